@@ -1,0 +1,223 @@
+"""Image array layouts and value ranges: the one place where user arrays are read.
+
+skgan accepts images the way scikit-learn users hold them:
+
+* ``(n, H*W*C)`` flattened rows (``load_digits().data``),
+* ``(n, H, W)`` grayscale,
+* ``(n, H, W, C)`` channels-last.
+
+:class:`ImageLayout` records which of these a user passed, with its dtype and value
+range, so that generated images can be handed back exactly the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+__all__ = [
+    "ImageLayout",
+    "check_image_array",
+    "check_sample_count",
+    "infer_image_shape",
+    "infer_layout",
+    "to_nhwc",
+]
+
+
+def check_image_array(X, *, name="X", min_samples=1, estimator=None):
+    """Return ``X`` as a finite, real, numeric ndarray of 2 to 4 dimensions.
+
+    Integer and floating dtypes are preserved (``uint8`` stays ``uint8``); object
+    arrays of numbers become float64. Raises ``ValueError``/``TypeError`` naming
+    the problem otherwise.
+    """
+    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+        arr = np.asarray(X) if not hasattr(X, "iloc") else X
+    else:
+        raise TypeError(
+            f"{name} must be an array-like of images, got {type(X).__name__}. "
+            "Pass a NumPy array of shape (n_samples, n_features), "
+            "(n_samples, height, width) or (n_samples, height, width, channels)."
+        )
+    dtype = getattr(arr, "dtype", None)
+    if dtype is not None and (np.issubdtype(dtype, np.complexfloating)):
+        raise ValueError(
+            f"{name} has complex dtype {dtype}; images must be real-valued. "
+            "Take the real part or the magnitude (np.abs) first."
+        )
+    if dtype is not None and dtype.kind in "USV":
+        raise TypeError(
+            f"{name} has non-numeric dtype {dtype}; images must be numbers "
+            "(uint8 or float). Convert the array with X.astype(float)."
+        )
+    ndim = getattr(arr, "ndim", 2)
+    if ndim not in (2, 3, 4):
+        raise ValueError(
+            f"{name} must have 2, 3 or 4 dimensions: (n_samples, n_features), "
+            "(n_samples, height, width) or (n_samples, height, width, channels); "
+            f"got an array of shape {getattr(arr, 'shape', None)}."
+            + (" Reshape a single image with X[None]." if ndim in (0, 1) else "")
+        )
+    return check_array(
+        X,
+        dtype="numeric",
+        allow_nd=True,
+        ensure_min_samples=min_samples,
+        estimator=estimator,
+        input_name=name,
+    )
+
+
+def check_sample_count(n_samples, *, name="n_samples", allow_zero=False):
+    """Validate a requested number of images and return it as a Python ``int``."""
+    if isinstance(n_samples, (bool, np.bool_)) or not isinstance(
+        n_samples, (int, np.integer)
+    ):
+        raise TypeError(
+            f"{name} must be an integer, got {n_samples!r} of type "
+            f"{type(n_samples).__name__}."
+        )
+    lowest = 0 if allow_zero else 1
+    if n_samples < lowest:
+        raise ValueError(f"{name} must be >= {lowest}, got {n_samples}.")
+    return int(n_samples)
+
+
+def _as_image_shape(image_shape):
+    """Normalise a user's ``image_shape`` to ``(H, W, C)`` or raise."""
+    shape = tuple(image_shape)
+    if len(shape) not in (2, 3) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+        for s in shape
+    ):
+        raise ValueError(
+            "image_shape must be (height, width) or (height, width, channels) "
+            f"with positive integers, got {image_shape!r}."
+        )
+    return tuple(int(s) for s in shape) + ((1,) if len(shape) == 2 else ())
+
+
+def infer_image_shape(sample_shape, image_shape=None):
+    """Return ``(H, W, C)`` for arrays whose per-sample shape is ``sample_shape``.
+
+    Parameters
+    ----------
+    sample_shape : tuple of int
+        ``X.shape[1:]``.
+    image_shape : tuple of int, default=None
+        ``(H, W)`` or ``(H, W, C)`` given by the user. Required for flattened
+        input that is not a square single-channel image.
+
+    Returns
+    -------
+    image_shape : tuple of int
+        ``(height, width, channels)``.
+    """
+    sample_shape = tuple(int(s) for s in sample_shape)
+    given = None if image_shape is None else _as_image_shape(image_shape)
+    if len(sample_shape) == 1:
+        n_features = sample_shape[0]
+        if given is None:
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(
+                    f"Cannot infer the image shape of flattened rows with "
+                    f"{n_features} features: it is not a square single-channel "
+                    "image. Pass image_shape=(height, width) or "
+                    "(height, width, channels)."
+                )
+            return (side, side, 1)
+        if math.prod(given) != n_features:
+            raise ValueError(
+                f"image_shape={image_shape!r} holds {math.prod(given)} values per "
+                f"image, but X has {n_features} features per row."
+            )
+        return given
+    inferred = sample_shape + ((1,) if len(sample_shape) == 2 else ())
+    if given is not None and given != inferred:
+        raise ValueError(
+            f"image_shape={image_shape!r} does not match X, whose images have "
+            f"shape {sample_shape}. Leave image_shape=None for 3-D and 4-D input "
+            "or make them agree."
+        )
+    return inferred
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """How a user's image array is laid out, so outputs can match it.
+
+    Parameters
+    ----------
+    sample_shape : tuple of int
+        Shape of one sample in the user's array (``X.shape[1:]``).
+    image_shape : tuple of int
+        ``(height, width, channels)``.
+    dtype : numpy.dtype
+        Dtype of the user's array.
+    data_min, data_max : float
+        Value range the images are mapped from (to ``[-1, 1]`` for the networks).
+    """
+
+    sample_shape: tuple
+    image_shape: tuple
+    dtype: np.dtype
+    data_min: float
+    data_max: float
+
+    @property
+    def channels(self):
+        return self.image_shape[2]
+
+    def check(self, X, *, name="X"):
+        """Raise ``ValueError`` unless ``X`` holds images of this layout's shape."""
+        if tuple(X.shape[1:]) != tuple(self.sample_shape):
+            raise ValueError(
+                f"{name} has per-sample shape {tuple(X.shape[1:])}, but the model "
+                f"was fitted on per-sample shape {tuple(self.sample_shape)} "
+                f"(images of {self.image_shape}). Pass {name} in the same layout "
+                "as at fit time."
+            )
+
+    def to_model(self, X):
+        """Map user images to float32 ``(n, C, H, W)`` in ``[-1, 1]``."""
+        nhwc = to_nhwc(X, self.image_shape).astype(np.float32, copy=False)
+        span = self.data_max - self.data_min
+        scale = 2.0 / span if span > 0 else 0.0
+        out = (nhwc - np.float32(self.data_min)) * np.float32(scale) - np.float32(1.0)
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+    def from_model(self, images):
+        """Map float ``(n, C, H, W)`` in ``[-1, 1]`` back to the user's layout."""
+        images = np.asarray(images, dtype=np.float64)
+        unit = (np.clip(images, -1.0, 1.0) + 1.0) / 2.0
+        values = unit * (self.data_max - self.data_min) + self.data_min
+        values = values.transpose(0, 2, 3, 1).reshape((-1,) + tuple(self.sample_shape))
+        if np.issubdtype(self.dtype, np.integer):
+            info = np.iinfo(self.dtype)
+            values = np.clip(np.rint(values), info.min, info.max)
+        elif self.dtype == np.bool_:
+            values = values > 0.5
+        return values.astype(self.dtype)
+
+
+def infer_layout(X, image_shape=None):
+    """Build the :class:`ImageLayout` of a validated array ``X``."""
+    shape = infer_image_shape(X.shape[1:], image_shape)
+    dtype = X.dtype if X.dtype.kind in "biuf" else np.dtype(np.float64)
+    return ImageLayout(
+        sample_shape=tuple(X.shape[1:]),
+        image_shape=shape,
+        dtype=np.dtype(dtype),
+        data_min=float(np.min(X)),
+        data_max=float(np.max(X)),
+    )
+
+
+def to_nhwc(X, image_shape):
+    """Reshape images of any accepted layout to ``(n, H, W, C)`` (a view when possible)."""
+    return np.asarray(X).reshape((-1,) + tuple(image_shape))
