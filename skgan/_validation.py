@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.validation import check_array
 
 __all__ = [
@@ -24,50 +25,66 @@ __all__ = [
     "check_sample_count",
     "infer_image_shape",
     "infer_layout",
+    "precheck_images",
     "to_nhwc",
 ]
 
 
-def check_image_array(X, *, name="X", min_samples=1, estimator=None):
+def precheck_images(X, *, name="X"):
+    """Reject, with a message naming the fix, what ``check_array`` reports obscurely.
+
+    Sparse matrices, non-array objects, strings, complex numbers and arrays
+    that are not 2-, 3- or 4-dimensional. Returns ``X`` (lists become arrays).
+    """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix; images must be dense. Convert it with "
+            f"{name}.toarray()."
+        )
+    if isinstance(X, (list, tuple)):
+        X = np.asarray(X)
+    if not (hasattr(X, "__array__") or hasattr(X, "__array_namespace__")):
+        raise TypeError(
+            f"{name} must be an array-like of images, got {type(X).__name__}. "
+            "Pass a NumPy array of shape (n_samples, n_features), "
+            "(n_samples, height, width) or (n_samples, height, width, channels)."
+        )
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "c":
+            raise ValueError(
+                f"Complex data not supported: {name} has dtype {dtype}; images "
+                "must be real-valued. Take the real part or np.abs first."
+            )
+        if dtype.kind in "USV":
+            raise TypeError(
+                f"{name} has non-numeric dtype {dtype}; images must be numbers "
+                f"(uint8 or float). Convert it with {name}.astype(float)."
+            )
+    ndim = len(np.shape(X))
+    if ndim not in (2, 3, 4):
+        raise ValueError(
+            f"{name} must have 2, 3 or 4 dimensions: (n_samples, n_features), "
+            "(n_samples, height, width) or (n_samples, height, width, channels); "
+            f"got an array of shape {np.shape(X)}."
+            + (f" Reshape a single image with {name}[None]." if ndim == 1 else "")
+        )
+    return X
+
+
+def check_image_array(X, *, name="X", min_samples=1):
     """Return ``X`` as a finite, real, numeric ndarray of 2 to 4 dimensions.
 
     Integer and floating dtypes are preserved (``uint8`` stays ``uint8``); object
     arrays of numbers become float64. Raises ``ValueError``/``TypeError`` naming
     the problem otherwise.
     """
-    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        arr = np.asarray(X) if not hasattr(X, "iloc") else X
-    else:
-        raise TypeError(
-            f"{name} must be an array-like of images, got {type(X).__name__}. "
-            "Pass a NumPy array of shape (n_samples, n_features), "
-            "(n_samples, height, width) or (n_samples, height, width, channels)."
-        )
-    dtype = getattr(arr, "dtype", None)
-    if dtype is not None and (np.issubdtype(dtype, np.complexfloating)):
-        raise ValueError(
-            f"{name} has complex dtype {dtype}; images must be real-valued. "
-            "Take the real part or the magnitude (np.abs) first."
-        )
-    if dtype is not None and dtype.kind in "USV":
-        raise TypeError(
-            f"{name} has non-numeric dtype {dtype}; images must be numbers "
-            "(uint8 or float). Convert the array with X.astype(float)."
-        )
-    ndim = getattr(arr, "ndim", 2)
-    if ndim not in (2, 3, 4):
-        raise ValueError(
-            f"{name} must have 2, 3 or 4 dimensions: (n_samples, n_features), "
-            "(n_samples, height, width) or (n_samples, height, width, channels); "
-            f"got an array of shape {getattr(arr, 'shape', None)}."
-            + (" Reshape a single image with X[None]." if ndim in (0, 1) else "")
-        )
+    X = precheck_images(X, name=name)
     return check_array(
         X,
         dtype="numeric",
         allow_nd=True,
         ensure_min_samples=min_samples,
-        estimator=estimator,
         input_name=name,
     )
 
@@ -88,17 +105,41 @@ def check_sample_count(n_samples, *, name="n_samples", allow_zero=False):
 
 
 def _as_image_shape(image_shape):
-    """Normalise a user's ``image_shape`` to ``(H, W, C)`` or raise."""
-    shape = tuple(image_shape)
-    if len(shape) not in (2, 3) or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
-        for s in shape
-    ):
+    """Normalise a user's ``image_shape`` to ``(H, W, C)``; one entry may be -1."""
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        shape = None
+    valid = (
+        shape is not None
+        and len(shape) in (2, 3)
+        and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+            and (s >= 1 or s == -1)
+            for s in shape
+        )
+        and sum(s == -1 for s in shape) <= 1
+    )
+    if not valid:
         raise ValueError(
             "image_shape must be (height, width) or (height, width, channels) "
-            f"with positive integers, got {image_shape!r}."
+            "with positive integers (at most one -1, inferred as in numpy.reshape), "
+            f"got {image_shape!r}."
         )
     return tuple(int(s) for s in shape) + ((1,) if len(shape) == 2 else ())
+
+
+def _fill_unknown(shape, size, image_shape):
+    """Resolve a -1 entry of ``shape`` so that it holds ``size`` values."""
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if size % known:
+            raise ValueError(
+                f"image_shape={image_shape!r} cannot hold {size} values per image: "
+                f"{size} is not a multiple of {known}."
+            )
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    return shape
 
 
 def infer_image_shape(sample_shape, image_shape=None):
@@ -131,6 +172,7 @@ def infer_image_shape(sample_shape, image_shape=None):
                     "(height, width, channels)."
                 )
             return (side, side, 1)
+        given = _fill_unknown(given, n_features, image_shape)
         if math.prod(given) != n_features:
             raise ValueError(
                 f"image_shape={image_shape!r} holds {math.prod(given)} values per "
@@ -138,6 +180,8 @@ def infer_image_shape(sample_shape, image_shape=None):
             )
         return given
     inferred = sample_shape + ((1,) if len(sample_shape) == 2 else ())
+    if given is not None:
+        given = _fill_unknown(given, math.prod(inferred), image_shape)
     if given is not None and given != inferred:
         raise ValueError(
             f"image_shape={image_shape!r} does not match X, whose images have "

@@ -1,0 +1,18 @@
+"""The torch layer: networks, losses and the training step. Knows nothing of sklearn."""
+
+from .losses import LOSSES, discriminator_loss, generator_loss
+from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
+from .training import AdversarialTrainer, DivergenceError, isolated_rng
+
+__all__ = [
+    "LOSSES",
+    "AdversarialTrainer",
+    "Discriminator",
+    "DivergenceError",
+    "Generator",
+    "auto_depth",
+    "discriminator_loss",
+    "generator_loss",
+    "init_dcgan_weights",
+    "isolated_rng",
+]

@@ -1,0 +1,219 @@
+"""Generator and discriminator networks built from an image shape.
+
+Any ``(channels, height, width)`` works, from 1x1 up. The generator projects the
+noise to a small feature map, doubles its resolution ``depth`` times and ends in a
+3x3 convolution + tanh, cropping to the exact target size; the discriminator
+halves the resolution ``depth`` times with strided convolutions and ends in one
+linear logit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+__all__ = ["Discriminator", "Generator", "auto_depth", "init_dcgan_weights"]
+
+MAX_AUTO_DEPTH = 4
+MIN_FEATURE_MAP = 4
+
+
+def auto_depth(height, width):
+    """Return the number of resolution doublings used for an image size.
+
+    The largest ``n <= 4`` such that the smaller side is at least ``4 * 2**n``:
+    64x64 → 4 (a 4x4 start, the textbook DCGAN), 28x28 → 2 (7x7 → 28x28),
+    8x8 → 1, anything below 8 pixels → 0.
+    """
+    side = min(height, width)
+    depth = 0
+    while depth < MAX_AUTO_DEPTH and side >= MIN_FEATURE_MAP * 2 ** (depth + 1):
+        depth += 1
+    return depth
+
+
+def _channels(width, depth, stage, max_channels=512):
+    """Channels at ``stage`` (0 = lowest resolution): width doubles per stage down."""
+    return min(width * 2 ** (depth - stage), max(max_channels, width))
+
+
+class Generator(nn.Module):
+    """Noise ``(n, noise_dim)`` → images ``(n, C, H, W)`` in ``[-1, 1]``.
+
+    Parameters
+    ----------
+    noise_dim : int
+        Length of the latent vector.
+    image_shape : tuple of int
+        ``(channels, height, width)`` of the output.
+    width : int
+        Channels of the last upsampling stage; earlier stages double it (capped
+        at 512).
+    depth : int
+        Number of 2x upsampling stages.
+    batch_norm : bool
+        Batch normalisation after every hidden layer.
+    first_stage : {"dense", "transposed"}
+        Project the noise with a linear layer or with a transposed convolution
+        whose kernel covers the first feature map.
+    upsampling : {"nearest", "transposed"}
+        Nearest-neighbour upsampling + 3x3 conv, or 4x4 stride-2 transposed conv.
+    """
+
+    def __init__(
+        self,
+        noise_dim,
+        image_shape,
+        *,
+        width=64,
+        depth=2,
+        batch_norm=True,
+        first_stage="dense",
+        upsampling="nearest",
+    ):
+        super().__init__()
+        channels, height, width_px = image_shape
+        self.noise_dim = noise_dim
+        self.image_shape = tuple(image_shape)
+        self.start_size = (
+            math.ceil(height / 2**depth),
+            math.ceil(width_px / 2**depth),
+        )
+        start_channels = _channels(width, depth, 0)
+        h0, w0 = self.start_size
+
+        def norm(c, dims=2):
+            if not batch_norm:
+                return nn.Identity()
+            return nn.BatchNorm2d(c) if dims == 2 else nn.BatchNorm1d(c)
+
+        if first_stage == "dense":
+            self.project = nn.Sequential(
+                nn.Linear(noise_dim, start_channels * h0 * w0, bias=not batch_norm),
+                nn.Unflatten(1, (start_channels, h0, w0)),
+                norm(start_channels),
+                nn.ReLU(inplace=True),
+            )
+        elif first_stage == "transposed":
+            self.project = nn.Sequential(
+                nn.Unflatten(1, (noise_dim, 1, 1)),
+                nn.ConvTranspose2d(
+                    noise_dim, start_channels, (h0, w0), bias=not batch_norm
+                ),
+                norm(start_channels),
+                nn.ReLU(inplace=True),
+            )
+        else:
+            raise ValueError(f"first_stage must be 'dense' or 'transposed', got {first_stage!r}")
+
+        blocks = []
+        for stage in range(depth):
+            c_in = _channels(width, depth, stage)
+            c_out = _channels(width, depth, stage + 1)
+            if upsampling == "nearest":
+                blocks += [
+                    nn.Upsample(scale_factor=2, mode="nearest"),
+                    nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm),
+                ]
+            elif upsampling == "transposed":
+                blocks.append(
+                    nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=not batch_norm)
+                )
+            else:
+                raise ValueError(
+                    f"upsampling must be 'nearest' or 'transposed', got {upsampling!r}"
+                )
+            blocks += [norm(c_out), nn.ReLU(inplace=True)]
+        self.upsample = nn.Sequential(*blocks)
+        self.to_image = nn.Sequential(
+            nn.Conv2d(_channels(width, depth, depth), channels, 3, padding=1),
+            nn.Tanh(),
+        )
+
+    def forward(self, noise):
+        x = self.to_image(self.upsample(self.project(noise)))
+        _, height, width = self.image_shape
+        if x.shape[-2:] != (height, width):
+            x = x[..., :height, :width]
+        return x
+
+
+class Discriminator(nn.Module):
+    """Images ``(n, C, H, W)`` → one real-vs-fake logit per image.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of the input.
+    width : int
+        Channels of the first convolution; each downsampling stage doubles them
+        (capped at 512).
+    depth : int
+        Number of stride-2 stages (4x4 kernels).
+    spectral_norm : bool
+        Spectral normalisation on every convolution and the final linear layer.
+    dropout : float
+        Dropout probability after every hidden stage.
+    negative_slope : float
+        LeakyReLU slope.
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        *,
+        width=64,
+        depth=2,
+        spectral_norm=True,
+        dropout=0.0,
+        negative_slope=0.2,
+    ):
+        super().__init__()
+        channels, height, width_px = image_shape
+        self.image_shape = tuple(image_shape)
+        wrap = _spectral_norm if spectral_norm else (lambda module: module)
+
+        def act():
+            layers = [nn.LeakyReLU(negative_slope, inplace=True)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            return layers
+
+        layers = [wrap(nn.Conv2d(channels, width, 3, padding=1)), *act()]
+        c = width
+        for _ in range(depth):
+            c_out = min(c * 2, max(512, width))
+            layers += [wrap(nn.Conv2d(c, c_out, 4, 2, 1)), *act()]
+            c = c_out
+            height, width_px = height // 2, width_px // 2
+        self.features = nn.Sequential(*layers)
+        self.classify = nn.Sequential(
+            nn.Flatten(), wrap(nn.Linear(c * height * width_px, 1))
+        )
+
+    def forward(self, images):
+        return self.classify(self.features(images)).squeeze(1)
+
+
+def init_dcgan_weights(module, generator=None):
+    """Radford et al. initialisation: conv/linear N(0, 0.02), batch-norm N(1, 0.02).
+
+    Layers under spectral normalisation keep PyTorch's default initialisation:
+    their scale is normalised away, and re-drawing the weight would leave the
+    power-iteration vectors out of date. Draws from ``generator`` (a
+    :class:`torch.Generator`, or the global one when None).
+    """
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                if hasattr(sub, "parametrizations"):
+                    continue
+                sub.weight.normal_(0.0, 0.02, generator=generator)
+                if sub.bias is not None:
+                    sub.bias.zero_()
+            elif isinstance(sub, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                sub.weight.normal_(1.0, 0.02, generator=generator)
+                sub.bias.zero_()

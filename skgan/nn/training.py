@@ -1,0 +1,178 @@
+"""One adversarial training step and one epoch over a tensor of images."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import torch
+
+from .losses import discriminator_loss, generator_loss
+
+__all__ = ["AdversarialTrainer", "DivergenceError", "isolated_rng"]
+
+
+class DivergenceError(RuntimeError):
+    """Raised when a loss becomes NaN or infinite during training."""
+
+
+@contextmanager
+def isolated_rng(cpu_state, device):
+    """Run with torch's global RNG set to ``cpu_state``, restoring the caller's after.
+
+    Dropout and ``torch.randn`` draw from the global generator; forking it keeps
+    training reproducible from ``cpu_state`` without changing the user's random
+    state. Yields a function returning the forked CPU state, to resume from later.
+    """
+    devices = [device] if device.type == "cuda" else []
+    saved_mps = torch.mps.get_rng_state() if device.type == "mps" else None
+    with torch.random.fork_rng(devices=devices):
+        torch.set_rng_state(cpu_state)
+        if device.type in ("cuda", "mps"):
+            seed = int(torch.randint(0, 2**62, (1,)))
+            (torch.cuda if device.type == "cuda" else torch.mps).manual_seed(seed)
+        try:
+            yield torch.get_rng_state
+        finally:
+            if saved_mps is not None:
+                torch.mps.set_rng_state(saved_mps)
+
+
+class AdversarialTrainer:
+    """Alternating discriminator / generator updates on batches of real images.
+
+    Parameters
+    ----------
+    generator, discriminator : torch.nn.Module
+    generator_optimizer, discriminator_optimizer : torch.optim.Optimizer
+    noise_dim : int
+    loss : {"bce", "hinge"}, default="bce"
+    real_label : tuple of (float, float), default=(1.0, 1.0)
+        BCE targets for real images are drawn uniformly from this range
+        (one-sided label smoothing when below 1).
+    fake_label : float, default=0.0
+        BCE target for generated images.
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        generator_optimizer,
+        discriminator_optimizer,
+        *,
+        noise_dim,
+        loss="bce",
+        real_label=(1.0, 1.0),
+        fake_label=0.0,
+    ):
+        self.generator = generator
+        self.discriminator = discriminator
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        self.noise_dim = noise_dim
+        self.loss = loss
+        self.real_label = real_label
+        self.fake_label = fake_label
+
+    def _noise(self, n, device):
+        return torch.randn(n, self.noise_dim, device=device)
+
+    def _real_targets(self, n, device):
+        low, high = self.real_label
+        if self.loss != "bce" or (low == 1.0 and high == 1.0):
+            return None
+        return torch.rand(n, device=device) * (high - low) + low
+
+    def step(self, real):
+        """Update D once, then G once; return a tensor of batch statistics.
+
+        The statistics are ``[d_loss, g_loss, d_real_correct, d_fake_correct]``
+        (losses as batch means, accuracies as counts), left on the device so the
+        caller decides when to synchronise.
+        """
+        n, device = real.shape[0], real.device
+        with torch.no_grad():
+            fake = self.generator(self._noise(n, device))
+        # One discriminator call on real and fake together.
+        logits = self.discriminator(torch.cat([real, fake]))
+        real_logits, fake_logits = logits[:n], logits[n:]
+        d_loss = discriminator_loss(
+            self.loss,
+            real_logits,
+            fake_logits,
+            self._real_targets(n, device),
+            self.fake_label,
+        )
+        self.discriminator_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.discriminator_optimizer.step()
+
+        fake_logits_g = self.discriminator(self.generator(self._noise(n, device)))
+        g_loss = generator_loss(self.loss, fake_logits_g)
+        self.generator_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.generator_optimizer.step()
+
+        with torch.no_grad():
+            return torch.stack(
+                [
+                    d_loss.detach(),
+                    g_loss.detach(),
+                    (real_logits > 0).sum(),
+                    (fake_logits < 0).sum(),
+                ]
+            ).float()
+
+    def run_epoch(self, data, batch_size, *, deadline=None):
+        """One pass over ``data`` (an ``(n, C, H, W)`` tensor) in shuffled batches.
+
+        Batches have between ``batch_size`` and ``2 * batch_size - 1`` images
+        (the remainder is spread, never a batch of one). Stops early, after a
+        whole step, once ``time.perf_counter()`` passes ``deadline``.
+
+        Returns
+        -------
+        stats : dict
+            ``d_loss``, ``g_loss`` (means over steps), ``d_real_accuracy``,
+            ``d_fake_accuracy``, ``n_steps``, ``n_images`` and ``completed``
+            (False when the deadline cut the epoch short).
+
+        Raises
+        ------
+        DivergenceError
+            As soon as a step produces a non-finite loss.
+        """
+        self.generator.train()
+        self.discriminator.train()
+        n = data.shape[0]
+        order = torch.randperm(n, device=data.device)
+        totals = torch.zeros(4, device=data.device)
+        n_steps = n_seen = 0
+        completed = True
+        for index in torch.tensor_split(order, max(1, n // batch_size)):
+            stats = self.step(data[index])
+            if not bool(torch.isfinite(stats[:2]).all()):
+                raise DivergenceError(
+                    f"training diverged at step {n_steps + 1} of this epoch: "
+                    f"discriminator loss {stats[0].item()}, generator loss "
+                    f"{stats[1].item()}. Lower the learning rates or enable "
+                    "spectral_norm."
+                )
+            totals[:2] += stats[:2]
+            totals[2:] += stats[2:]
+            n_steps += 1
+            n_seen += index.numel()
+            if deadline is not None and time.perf_counter() >= deadline:
+                completed = n_seen == n
+                break
+        d_loss, g_loss, real_ok, fake_ok = totals.tolist()
+        return {
+            "d_loss": d_loss / n_steps,
+            "g_loss": g_loss / n_steps,
+            "d_real_accuracy": real_ok / n_seen,
+            "d_fake_accuracy": fake_ok / n_seen,
+            "n_steps": n_steps,
+            "n_images": n_seen,
+            "completed": completed,
+        }
