@@ -1,0 +1,587 @@
+"""DCGANEstimator: the scikit-learn face of a deep convolutional GAN.
+
+This module owns parameters, validation and the conversion between user arrays
+and tensors; the networks and the training step live in :mod:`skgan.nn`.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._device import cpu_fallback, resolve_device
+from ._validation import check_sample_count, infer_layout, precheck_images
+from .nn import (
+    LOSSES,
+    AdversarialTrainer,
+    Discriminator,
+    DivergenceError,
+    Generator,
+    auto_depth,
+    init_dcgan_weights,
+    isolated_rng,
+)
+
+__all__ = ["DCGANEstimator"]
+
+# Images generated per forward pass in ``sample``; bounds activation memory.
+SAMPLE_BATCH_SIZE = 256
+# Fitted attributes holding torch objects, serialised with torch.save on pickling.
+_TORCH_STATE = ("generator_", "discriminator_", "_generator_optimizer", "_discriminator_optimizer")
+
+
+class DCGANEstimator(BaseEstimator):
+    """Deep convolutional GAN for small image sets, with a scikit-learn API.
+
+    The generator projects Gaussian noise to a small feature map, doubles its
+    resolution ``depth`` times and ends in a 3x3 convolution + tanh; the
+    discriminator mirrors it with strided convolutions. Both are built from the
+    shape of the training images, so any size from 1x1 up works.
+
+    Parameters
+    ----------
+    noise_dim : int, default=100
+        Length of the generator's latent vector.
+    epochs : int, default=25
+        Passes over the training images per call to ``fit``.
+    batch_size : int, default=64
+        Images per step (smaller sets use all images in one step).
+    generator_lr, discriminator_lr : float, default=2e-4
+        Adam learning rates of the generator and the discriminator (set them
+        apart for TTUR).
+    betas : tuple of (float, float), default=(0.5, 0.999)
+        Adam coefficients for both networks.
+    loss : {"bce", "hinge"}, default="bce"
+        Adversarial loss: non-saturating binary cross-entropy or hinge.
+    real_label : float or tuple of (float, float), default=1.0
+        BCE target for real images, or a ``(low, high)`` range targets are drawn
+        from uniformly (one-sided label smoothing, e.g. ``(0.8, 1.0)``).
+    fake_label : float, default=0.0
+        BCE target for generated images (e.g. 0.1).
+    generator_width, discriminator_width : int, default=64
+        Channels of the generator's last and the discriminator's first stage;
+        each stage nearer the noise doubles them (capped at 512).
+    depth : int, default=None
+        Resolution doublings in the generator (halvings in the discriminator).
+        None picks the largest depth, up to 4, whose first feature map is at
+        least 4 pixels on its shorter side (28x28 → 2, 64x64 → 4).
+    generator_first_stage : {"dense", "transposed"}, default="dense"
+        Project the noise with a dense layer or a transposed convolution.
+    generator_upsampling : {"nearest", "transposed"}, default="nearest"
+        Nearest upsampling + 3x3 conv, or 4x4 stride-2 transposed convolutions.
+    generator_batch_norm : bool, default=True
+        Batch normalisation in the generator.
+    spectral_norm : bool, default=True
+        Spectral normalisation of every discriminator layer.
+    discriminator_dropout : float, default=0.0
+        Dropout after each discriminator stage (the seeds use 0.4).
+    max_time : float, default=None
+        Stop training after this many seconds (checked after every step), even
+        if ``epochs`` are not done.
+    on_divergence : {"raise", "restore"}, default="raise"
+        When a loss becomes NaN or infinite, restore the weights of the last
+        completed epoch and raise :class:`~skgan.nn.DivergenceError`
+        (``"raise"``), or restore them, warn and stop training (``"restore"``).
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of flattened input
+        rows; one entry may be -1 (inferred, as in ``numpy.reshape``). None
+        infers a square single-channel image. Ignored for 3-D and 4-D input
+        beyond a consistency check.
+    feature_extractor : "inception", callable, transformer or None, default="inception"
+        Feature space of the Fréchet distance used by :meth:`score` (see
+        :func:`skgan.metrics.frechet_inception_distance`); None compares raw
+        pixels.
+    callbacks : list of callable, default=None
+        Each is called as ``callback(estimator, record)`` after every epoch,
+        ``record`` being that epoch's entry of ``history_``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA, then Apple MPS, then the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, noise, shuffling and dropout through a
+        private torch random state: on the CPU, equal seeds give bit-identical
+        models. The global torch and NumPy random states are left untouched.
+    verbose : int, default=0
+        0 is silent; 1 prints one line per epoch.
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the current networks instead of
+        starting afresh.
+
+    Attributes
+    ----------
+    generator_ : torch.nn.Module
+        The trained generator.
+    discriminator_ : torch.nn.Module
+        The trained discriminator.
+    history_ : list of dict
+        One entry per epoch: ``epoch``, ``d_loss``, ``g_loss``,
+        ``d_real_accuracy``, ``d_fake_accuracy``, ``seconds``, ``n_steps``,
+        ``completed``.
+    image_layout_ : ImageLayout
+        Layout, shape, dtype and value range of the training images; samples
+        are returned the same way.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the training images.
+    n_features_in_ : int
+        ``X.shape[1]`` at fit time.
+    device_ : torch.device
+        Device the networks live on.
+
+    See Also
+    --------
+    sklearn.neighbors.KernelDensity : A non-parametric generative model with
+        the same ``sample``/``score`` API.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgan import DCGANEstimator
+    >>> X = load_digits().data
+    >>> gan = DCGANEstimator(epochs=2, random_state=0).fit(X)
+    >>> gan.sample(5, random_state=0).shape
+    (5, 64)
+    """
+
+    _parameter_constraints: dict = {
+        "noise_dim": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "generator_lr": [Interval(Real, 0, None, closed="neither")],
+        "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
+        "betas": [tuple, list],
+        "loss": [StrOptions(set(LOSSES))],
+        "real_label": [Interval(Real, 0, 1, closed="both"), tuple, list],
+        "fake_label": [Interval(Real, 0, 1, closed="both")],
+        "generator_width": [Interval(Integral, 1, None, closed="left")],
+        "discriminator_width": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 0, None, closed="left"), None],
+        "generator_first_stage": [StrOptions({"dense", "transposed"})],
+        "generator_upsampling": [StrOptions({"nearest", "transposed"})],
+        "generator_batch_norm": ["boolean"],
+        "spectral_norm": ["boolean"],
+        "discriminator_dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "on_divergence": [StrOptions({"raise", "restore"})],
+        "image_shape": [tuple, list, None],
+        "feature_extractor": [
+            StrOptions({"inception"}),
+            callable,
+            HasMethods(["transform"]),
+            None,
+        ],
+        "callbacks": [list, tuple, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        noise_dim=100,
+        *,
+        epochs=25,
+        batch_size=64,
+        generator_lr=2e-4,
+        discriminator_lr=2e-4,
+        betas=(0.5, 0.999),
+        loss="bce",
+        real_label=1.0,
+        fake_label=0.0,
+        generator_width=64,
+        discriminator_width=64,
+        depth=None,
+        generator_first_stage="dense",
+        generator_upsampling="nearest",
+        generator_batch_norm=True,
+        spectral_norm=True,
+        discriminator_dropout=0.0,
+        max_time=None,
+        on_divergence="raise",
+        image_shape=None,
+        feature_extractor="inception",
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.noise_dim = noise_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.generator_lr = generator_lr
+        self.discriminator_lr = discriminator_lr
+        self.betas = betas
+        self.loss = loss
+        self.real_label = real_label
+        self.fake_label = fake_label
+        self.generator_width = generator_width
+        self.discriminator_width = discriminator_width
+        self.depth = depth
+        self.generator_first_stage = generator_first_stage
+        self.generator_upsampling = generator_upsampling
+        self.generator_batch_norm = generator_batch_norm
+        self.spectral_norm = spectral_norm
+        self.discriminator_dropout = discriminator_dropout
+        self.max_time = max_time
+        self.on_divergence = on_divergence
+        self.image_shape = image_shape
+        self.feature_extractor = feature_extractor
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ sklearn
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = False
+        return tags
+
+    def _check_pair_parameters(self):
+        """Validate tuple-valued parameters the constraint language cannot express."""
+        betas = tuple(self.betas)
+        if len(betas) != 2 or not all(
+            isinstance(b, Real) and 0 <= b < 1 for b in betas
+        ):
+            raise ValueError(
+                f"betas must be a pair of floats in [0, 1), got {self.betas!r}."
+            )
+        real = self.real_label
+        real = (real, real) if isinstance(real, Real) else tuple(real)
+        if len(real) != 2 or not all(isinstance(r, Real) and 0 <= r <= 1 for r in real):
+            raise ValueError(
+                "real_label must be a float in [0, 1] or a (low, high) pair of "
+                f"such floats, got {self.real_label!r}."
+            )
+        if real[0] > real[1]:
+            raise ValueError(f"real_label=(low, high) needs low <= high, got {real}.")
+        return betas, (float(real[0]), float(real[1]))
+
+    def _validate_images(self, X, *, reset):
+        X = precheck_images(X)
+        X = validate_data(
+            self, X, reset=reset, dtype="numeric", allow_nd=True, ensure_min_samples=2
+        )
+        if reset:
+            layout = infer_layout(X, self.image_shape)
+        else:
+            layout = self.image_layout_
+            layout.check(X)
+        return X, layout
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the GAN on images ``X`` for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
+                (n_samples, H, W, C)
+            Training images, uint8 or float of any range.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DCGANEstimator
+        """
+        keep = self.warm_start and hasattr(self, "generator_")
+        X, layout = self._validate_images(X, reset=not keep)
+        pairs = self._check_pair_parameters()
+        if not keep:
+            self._initialize(layout, pairs)
+        self._train(X, self.epochs, pairs)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on ``X``, initialising the networks on the first call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
+                (n_samples, H, W, C)
+            Training images in the layout of the first call.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : DCGANEstimator
+        """
+        first = not hasattr(self, "generator_")
+        X, layout = self._validate_images(X, reset=first)
+        pairs = self._check_pair_parameters()
+        if first:
+            self._initialize(layout, pairs)
+        self._train(X, 1, pairs)
+        return self
+
+    def _build_networks(self):
+        """Construct untrained networks for ``image_layout_`` (global RNG forked)."""
+        height, width, channels = self.image_layout_.image_shape
+        shape = (channels, height, width)
+        depth = auto_depth(height, width) if self.depth is None else self.depth
+        generator = Generator(
+            self.noise_dim,
+            shape,
+            width=self.generator_width,
+            depth=depth,
+            batch_norm=self.generator_batch_norm,
+            first_stage=self.generator_first_stage,
+            upsampling=self.generator_upsampling,
+        )
+        discriminator = Discriminator(
+            shape,
+            width=self.discriminator_width,
+            depth=min(depth, auto_depth(height, width)),
+            spectral_norm=self.spectral_norm,
+            dropout=self.discriminator_dropout,
+        )
+        return generator.to(self.device_), discriminator.to(self.device_)
+
+    def _make_optimizers(self, betas):
+        return (
+            torch.optim.Adam(
+                self.generator_.parameters(), lr=self.generator_lr, betas=betas
+            ),
+            torch.optim.Adam(
+                self.discriminator_.parameters(), lr=self.discriminator_lr, betas=betas
+            ),
+        )
+
+    def _initialize(self, layout, pairs):
+        self.device_ = resolve_device(self.device)
+        self.image_layout_ = layout
+        self.image_shape_ = layout.image_shape
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            generator, discriminator = self._build_networks()
+            init_dcgan_weights(generator)
+            init_dcgan_weights(discriminator)
+            self._rng_state = torch.get_rng_state()
+        self.generator_, self.discriminator_ = generator, discriminator
+        self._generator_optimizer, self._discriminator_optimizer = (
+            self._make_optimizers(pairs[0])
+        )
+        self.history_ = []
+
+    def _snapshot(self):
+        return {
+            name: copy.deepcopy(getattr(self, name).state_dict()) for name in _TORCH_STATE
+        } | {"_rng_state": self._rng_state.clone()}
+
+    def _restore(self, snapshot):
+        for name in _TORCH_STATE:
+            getattr(self, name).load_state_dict(snapshot[name])
+        self._rng_state = snapshot["_rng_state"]
+
+    def _train(self, X, n_epochs, pairs):
+        betas, real_label = pairs
+        for optimizer, lr in (
+            (self._generator_optimizer, self.generator_lr),
+            (self._discriminator_optimizer, self.discriminator_lr),
+        ):
+            for group in optimizer.param_groups:  # parameters may change between fits
+                group["lr"], group["betas"] = lr, betas
+        data = torch.from_numpy(self.image_layout_.to_model(X)).to(self.device_)
+        trainer = AdversarialTrainer(
+            self.generator_,
+            self.discriminator_,
+            self._generator_optimizer,
+            self._discriminator_optimizer,
+            noise_dim=self.noise_dim,
+            loss=self.loss,
+            real_label=real_label,
+            fake_label=self.fake_label,
+        )
+        batch_size = min(self.batch_size, data.shape[0])
+        deadline = None if self.max_time is None else time.perf_counter() + self.max_time
+        last_good = self._snapshot()
+        try:
+            for _ in range(n_epochs):
+                start = time.perf_counter()
+                with isolated_rng(self._rng_state, self.device_) as rng_state:
+                    stats = trainer.run_epoch(data, batch_size, deadline=deadline)
+                    self._rng_state = rng_state()
+                record = self._record_epoch(stats, time.perf_counter() - start)
+                last_good = self._snapshot()
+                for callback in self.callbacks or ():
+                    callback(self, record)
+                if deadline is not None and time.perf_counter() >= deadline:
+                    if self.verbose:
+                        print(f"max_time={self.max_time}s reached; training stopped.")
+                    break
+        except DivergenceError as exc:
+            self._restore(last_good)
+            if self.on_divergence == "raise":
+                raise DivergenceError(
+                    f"{exc} The model was restored to its state after epoch "
+                    f"{len(self.history_)}."
+                ) from None
+            warnings.warn(
+                f"{exc} Training stopped; the model was restored to its state "
+                f"after epoch {len(self.history_)}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        except KeyboardInterrupt:
+            self._restore(last_good)
+            warnings.warn(
+                f"Training interrupted; the model keeps its state after epoch "
+                f"{len(self.history_)}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        finally:
+            self.generator_.eval()
+            self.discriminator_.eval()
+
+    def _record_epoch(self, stats, seconds):
+        record = {
+            "epoch": len(self.history_) + 1,
+            "d_loss": stats["d_loss"],
+            "g_loss": stats["g_loss"],
+            "d_real_accuracy": stats["d_real_accuracy"],
+            "d_fake_accuracy": stats["d_fake_accuracy"],
+            "seconds": seconds,
+            "n_steps": stats["n_steps"],
+            "completed": stats["completed"],
+        }
+        self.history_.append(record)
+        if self.verbose:
+            print(
+                f"epoch {record['epoch']:4d}  d_loss {record['d_loss']:.4f}  "
+                f"g_loss {record['g_loss']:.4f}  d_acc real "
+                f"{record['d_real_accuracy']:.3f} fake {record['d_fake_accuracy']:.3f}"
+                f"  {seconds:.2f}s",
+                flush=True,
+            )
+        return record
+
+    # ---------------------------------------------------------------- sampling
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate images in the layout, dtype and value range of the training X.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of images.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise; an int gives the same images on every call.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, *X_fit.shape[1:])
+        """
+        check_is_fitted(self)
+        n_samples = check_sample_count(n_samples)
+        rng = check_random_state(random_state)
+        noise_generator = torch.Generator().manual_seed(
+            int(rng.randint(np.iinfo(np.int32).max))
+        )
+        layout = self.image_layout_
+        out = np.empty((n_samples, *layout.sample_shape), dtype=layout.dtype)
+        was_training = self.generator_.training
+        self.generator_.eval()
+        try:
+            with torch.inference_mode():
+                for start in range(0, n_samples, SAMPLE_BATCH_SIZE):
+                    # Always draw a full chunk, so that the images do not depend
+                    # on n_samples: sample(5) is the start of sample(500).
+                    noise = torch.randn(
+                        SAMPLE_BATCH_SIZE, self.noise_dim, generator=noise_generator
+                    )[: n_samples - start]
+                    images = self.generator_(noise.to(self.device_)).float().cpu().numpy()
+                    out[start : start + len(images)] = layout.from_model(images)
+        finally:
+            self.generator_.train(was_training)
+        return out
+
+    def score(self, X, y=None):
+        """Minus the Fréchet distance between ``X`` and as many generated images.
+
+        Higher is better, so ``GridSearchCV`` can select GAN hyperparameters on
+        held-out real images. The feature space is ``feature_extractor``
+        (Inception by default, raw pixels when None); generated images are
+        drawn with ``random_state``.
+
+        Parameters
+        ----------
+        X : array-like
+            Real images in the layout used at fit time.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``-FID``.
+        """
+        check_is_fitted(self)
+        X, layout = self._validate_images(X, reset=False)
+        fake = self.sample(X.shape[0], random_state=self.random_state)
+        from .metrics import frechet_inception_distance
+
+        if self.feature_extractor is None:
+            real_features = X.reshape(X.shape[0], -1).astype(np.float64)
+            fake_features = fake.reshape(fake.shape[0], -1).astype(np.float64)
+            return -frechet_inception_distance(
+                real_features, fake_features, feature_extractor=None
+            )
+        return -frechet_inception_distance(
+            X,
+            fake,
+            feature_extractor=self.feature_extractor,
+            image_shape=layout.image_shape,
+            data_range=(layout.data_min, layout.data_max),
+        )
+
+    # ------------------------------------------------------------- persistence
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # object's is the live __dict__
+        if "generator_" in state:
+            buffer = io.BytesIO()
+            torch.save({name: state.pop(name).state_dict() for name in _TORCH_STATE}, buffer)
+            state["_torch_state"] = buffer.getvalue()
+            state["device_"] = str(state["device_"])
+        return state
+
+    def __setstate__(self, state):
+        blob = state.pop("_torch_state", None)
+        super().__setstate__(state)
+        if blob is None:
+            return
+        self.device_ = cpu_fallback(self.device_)
+        tensors = torch.load(io.BytesIO(blob), map_location=self.device_, weights_only=True)
+        with torch.random.fork_rng(devices=[]):
+            self.generator_, self.discriminator_ = self._build_networks()
+        self.generator_.load_state_dict(tensors["generator_"])
+        self.discriminator_.load_state_dict(tensors["discriminator_"])
+        self.generator_.eval()
+        self.discriminator_.eval()
+        betas, _ = self._check_pair_parameters()
+        self._generator_optimizer, self._discriminator_optimizer = (
+            self._make_optimizers(betas)
+        )
+        self._generator_optimizer.load_state_dict(tensors["_generator_optimizer"])
+        self._discriminator_optimizer.load_state_dict(tensors["_discriminator_optimizer"])
