@@ -17,7 +17,7 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._device import cpu_fallback, resolve_device
 from ._validation import check_sample_count, infer_layout, precheck_images
@@ -47,6 +47,11 @@ class DCGANEstimator(BaseEstimator):
     resolution ``depth`` times and ends in a 3x3 convolution + tanh; the
     discriminator mirrors it with strided convolutions. Both are built from the
     shape of the training images, so any size from 1x1 up works.
+
+    With ``conditional=True`` the model is class-conditional: ``fit(X, y)``
+    learns one generator for all classes (a label embedding joins the noise, and
+    a projection discriminator judges image and label together), and
+    ``sample(n, y=label)`` draws images of a chosen class.
 
     Parameters
     ----------
@@ -88,6 +93,9 @@ class DCGANEstimator(BaseEstimator):
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
+    conditional : bool, default=False
+        Learn a class-conditional model from ``fit(X, y)``; ``sample`` then
+        returns ``(X, y)``.
     on_divergence : {"raise", "restore"}, default="raise"
         When a loss becomes NaN or infinite, restore the weights of the last
         completed epoch and raise :class:`~skgan.nn.DivergenceError`
@@ -131,6 +139,11 @@ class DCGANEstimator(BaseEstimator):
         are returned the same way.
     image_shape_ : tuple of int
         ``(height, width, channels)`` of the training images.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels of a conditional model (absent otherwise).
+    class_prior_ : ndarray of shape (n_classes,)
+        Share of each class in the training data; ``sample`` without ``y``
+        draws labels from it.
     n_features_in_ : int
         ``X.shape[1]`` at fit time.
     device_ : torch.device
@@ -170,6 +183,7 @@ class DCGANEstimator(BaseEstimator):
         "spectral_norm": ["boolean"],
         "discriminator_dropout": [Interval(Real, 0, 1, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "conditional": ["boolean"],
         "on_divergence": [StrOptions({"raise", "restore"})],
         "image_shape": [tuple, list, None],
         "feature_extractor": [
@@ -206,6 +220,7 @@ class DCGANEstimator(BaseEstimator):
         spectral_norm=True,
         discriminator_dropout=0.0,
         max_time=None,
+        conditional=False,
         on_divergence="raise",
         image_shape=None,
         feature_extractor="inception",
@@ -233,6 +248,7 @@ class DCGANEstimator(BaseEstimator):
         self.spectral_norm = spectral_norm
         self.discriminator_dropout = discriminator_dropout
         self.max_time = max_time
+        self.conditional = conditional
         self.on_divergence = on_divergence
         self.image_shape = image_shape
         self.feature_extractor = feature_extractor
@@ -294,8 +310,9 @@ class DCGANEstimator(BaseEstimator):
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
                 (n_samples, H, W, C)
             Training images, uint8 or float of any range.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Class labels (any hashable values, e.g. strings); required when
+            ``conditional=True``, ignored otherwise.
 
         Returns
         -------
@@ -304,13 +321,14 @@ class DCGANEstimator(BaseEstimator):
         keep = self.warm_start and hasattr(self, "generator_")
         X, layout = self._validate_images(X, reset=not keep)
         pairs = self._check_pair_parameters()
+        classes = self._check_labels(X, y, fitted=keep)
         if not keep:
-            self._initialize(layout, pairs)
-        self._train(X, self.epochs, pairs)
+            self._initialize(layout, pairs, classes)
+        self._train(X, self._encode(y), self.epochs, pairs)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, classes=None):
         """Train for one epoch on ``X``, initialising the networks on the first call.
 
         Parameters
@@ -318,8 +336,11 @@ class DCGANEstimator(BaseEstimator):
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
                 (n_samples, H, W, C)
             Training images in the layout of the first call.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Class labels; required when ``conditional=True``.
+        classes : array-like, default=None
+            All class labels, needed on the first call of a conditional model
+            when ``y`` does not show every class yet; defaults to ``unique(y)``.
 
         Returns
         -------
@@ -328,16 +349,61 @@ class DCGANEstimator(BaseEstimator):
         first = not hasattr(self, "generator_")
         X, layout = self._validate_images(X, reset=first)
         pairs = self._check_pair_parameters()
+        labels = self._check_labels(X, y, fitted=not first, classes=classes)
         if first:
-            self._initialize(layout, pairs)
-        self._train(X, 1, pairs)
+            self._initialize(layout, pairs, labels)
+        self._train(X, self._encode(y), 1, pairs)
         return self
+
+    def _check_labels(self, X, y, *, fitted, classes=None):
+        """Validate ``y`` for a conditional model; return the class labels."""
+        if not self.conditional:
+            return None
+        if y is None:
+            raise ValueError(
+                "y is required when conditional=True: pass the class label of "
+                "every image, fit(X, y)."
+            )
+        y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} images but y has {len(y)} labels; they must match."
+            )
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity; labels must be finite.")
+        if fitted:
+            self._encode(y)  # raises on labels the model does not know
+            return self.classes_
+        seen = np.unique(y)
+        if classes is None:
+            return seen
+        classes = np.unique(column_or_1d(classes))
+        unknown = np.setdiff1d(seen, classes)
+        if unknown.size:
+            raise ValueError(f"y has labels {unknown.tolist()} that are not in classes.")
+        return classes
+
+    def _encode(self, y):
+        """Class indices of labels ``y`` (None for an unconditional model)."""
+        if not self.conditional or y is None:
+            return None
+        y = column_or_1d(y)
+        index = np.searchsorted(self.classes_, y)
+        index = np.clip(index, 0, len(self.classes_) - 1)
+        unknown = self.classes_[index] != y
+        if unknown.any():
+            raise ValueError(
+                f"Labels {np.unique(y[unknown]).tolist()} were not seen at fit time; "
+                f"this model knows the classes {self.classes_.tolist()}."
+            )
+        return index
 
     def _build_networks(self):
         """Construct untrained networks for ``image_layout_`` (global RNG forked)."""
         height, width, channels = self.image_layout_.image_shape
         shape = (channels, height, width)
         depth = auto_depth(height, width) if self.depth is None else self.depth
+        n_classes = len(self.classes_) if self.conditional else 0
         generator = Generator(
             self.noise_dim,
             shape,
@@ -346,6 +412,7 @@ class DCGANEstimator(BaseEstimator):
             batch_norm=self.generator_batch_norm,
             first_stage=self.generator_first_stage,
             upsampling=self.generator_upsampling,
+            n_classes=n_classes,
         )
         discriminator = Discriminator(
             shape,
@@ -353,6 +420,7 @@ class DCGANEstimator(BaseEstimator):
             depth=min(depth, auto_depth(height, width)),
             spectral_norm=self.spectral_norm,
             dropout=self.discriminator_dropout,
+            n_classes=n_classes,
         )
         return generator.to(self.device_), discriminator.to(self.device_)
 
@@ -366,10 +434,14 @@ class DCGANEstimator(BaseEstimator):
             ),
         )
 
-    def _initialize(self, layout, pairs):
+    def _initialize(self, layout, pairs, classes):
         self.device_ = resolve_device(self.device)
         self.image_layout_ = layout
         self.image_shape_ = layout.image_shape
+        if classes is not None:
+            self.classes_ = classes
+        elif hasattr(self, "classes_"):
+            del self.classes_, self.class_prior_
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -393,8 +465,12 @@ class DCGANEstimator(BaseEstimator):
             getattr(self, name).load_state_dict(snapshot[name])
         self._rng_state = snapshot["_rng_state"]
 
-    def _train(self, X, n_epochs, pairs):
+    def _train(self, X, labels, n_epochs, pairs):
         betas, real_label = pairs
+        if labels is not None:
+            counts = np.bincount(labels, minlength=len(self.classes_))
+            if not hasattr(self, "class_prior_") or not self.history_:
+                self.class_prior_ = counts / counts.sum()
         for optimizer, lr in (
             (self._generator_optimizer, self.generator_lr),
             (self._discriminator_optimizer, self.discriminator_lr),
@@ -402,6 +478,8 @@ class DCGANEstimator(BaseEstimator):
             for group in optimizer.param_groups:  # parameters may change between fits
                 group["lr"], group["betas"] = lr, betas
         data = torch.from_numpy(self.image_layout_.to_model(X)).to(self.device_)
+        if labels is not None:
+            labels = torch.from_numpy(labels).to(self.device_)
         trainer = AdversarialTrainer(
             self.generator_,
             self.discriminator_,
@@ -419,7 +497,9 @@ class DCGANEstimator(BaseEstimator):
             for _ in range(n_epochs):
                 start = time.perf_counter()
                 with isolated_rng(self._rng_state, self.device_) as rng_state:
-                    stats = trainer.run_epoch(data, batch_size, deadline=deadline)
+                    stats = trainer.run_epoch(
+                        data, batch_size, labels=labels, deadline=deadline
+                    )
                     self._rng_state = rng_state()
                 record = self._record_epoch(stats, time.perf_counter() - start)
                 last_good = self._snapshot()
@@ -478,7 +558,7 @@ class DCGANEstimator(BaseEstimator):
 
     # ---------------------------------------------------------------- sampling
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None):
         """Generate images in the layout, dtype and value range of the training X.
 
         Parameters
@@ -486,15 +566,28 @@ class DCGANEstimator(BaseEstimator):
         n_samples : int, default=1
             Number of images.
         random_state : int, RandomState instance or None, default=None
-            Seeds the noise; an int gives the same images on every call.
+            Seeds the noise (and drawn labels); an int gives the same images on
+            every call, and ``sample(5, s)`` is the start of ``sample(500, s)``.
+        y : label or array-like of labels, default=None
+            Conditional models only. One label: ``n_samples`` images of that
+            class. An array: one image per label (``n_samples`` must be 1, the
+            default, or ``len(y)``). None: labels drawn from ``class_prior_``.
 
         Returns
         -------
         X : ndarray of shape (n_samples, *X_fit.shape[1:])
+            Generated images.
+        y : ndarray of shape (n_samples,)
+            Their class labels; returned, as by
+            :meth:`sklearn.mixture.GaussianMixture.sample`, by conditional
+            models only.
         """
         check_is_fitted(self)
         n_samples = check_sample_count(n_samples)
         rng = check_random_state(random_state)
+        labels = self._sample_labels(n_samples, y, rng)
+        if labels is not None:
+            n_samples = len(labels)
         noise_generator = torch.Generator().manual_seed(
             int(rng.randint(np.iinfo(np.int32).max))
         )
@@ -509,12 +602,39 @@ class DCGANEstimator(BaseEstimator):
                     # on n_samples: sample(5) is the start of sample(500).
                     noise = torch.randn(
                         SAMPLE_BATCH_SIZE, self.noise_dim, generator=noise_generator
-                    )[: n_samples - start]
-                    images = self.generator_(noise.to(self.device_)).float().cpu().numpy()
+                    )[: n_samples - start].to(self.device_)
+                    batch_labels = None
+                    if labels is not None:
+                        batch_labels = torch.from_numpy(
+                            labels[start : start + len(noise)]
+                        ).to(self.device_)
+                    images = self.generator_(noise, batch_labels).float().cpu().numpy()
                     out[start : start + len(images)] = layout.from_model(images)
         finally:
             self.generator_.train(was_training)
-        return out
+        if labels is None:
+            return out
+        return out, self.classes_[labels]
+
+    def _sample_labels(self, n_samples, y, rng):
+        """Class indices to generate, or None for an unconditional model."""
+        if not self.conditional:
+            if y is not None:
+                raise ValueError(
+                    "y can only be given to a model fitted with conditional=True."
+                )
+            return None
+        if y is None:
+            return rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
+        if np.ndim(y) == 0:
+            return np.repeat(self._encode(np.asarray([y])), n_samples)
+        labels = self._encode(y)
+        if n_samples not in (1, len(labels)):
+            raise ValueError(
+                f"n_samples={n_samples} but y holds {len(labels)} labels: give one "
+                "label per image, or a single label with n_samples."
+            )
+        return labels
 
     def score(self, X, y=None):
         """Minus the Fréchet distance between ``X`` and as many generated images.
@@ -528,8 +648,9 @@ class DCGANEstimator(BaseEstimator):
         ----------
         X : array-like
             Real images in the layout used at fit time.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            Labels of ``X`` for a conditional model: generated images then
+            follow the same classes. Ignored by unconditional models.
 
         Returns
         -------
@@ -538,7 +659,11 @@ class DCGANEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         X, layout = self._validate_images(X, reset=False)
-        fake = self.sample(X.shape[0], random_state=self.random_state)
+        if self.conditional:
+            # Class-matched comparison when labels are given.
+            fake, _ = self.sample(X.shape[0], random_state=self.random_state, y=y)
+        else:
+            fake = self.sample(X.shape[0], random_state=self.random_state)
         from .metrics import frechet_inception_distance
 
         if self.feature_extractor is None:

@@ -61,6 +61,9 @@ class Generator(nn.Module):
         whose kernel covers the first feature map.
     upsampling : {"nearest", "transposed"}
         Nearest-neighbour upsampling + 3x3 conv, or 4x4 stride-2 transposed conv.
+    n_classes : int, default=0
+        When positive, the generator is class-conditional: a learned embedding
+        of the label (``noise_dim`` long) is concatenated to the noise.
     """
 
     def __init__(
@@ -73,11 +76,16 @@ class Generator(nn.Module):
         batch_norm=True,
         first_stage="dense",
         upsampling="nearest",
+        n_classes=0,
     ):
         super().__init__()
         channels, height, width_px = image_shape
         self.noise_dim = noise_dim
         self.image_shape = tuple(image_shape)
+        self.label_embedding = (
+            nn.Embedding(n_classes, noise_dim) if n_classes > 0 else None
+        )
+        input_dim = noise_dim * (2 if n_classes > 0 else 1)
         self.start_size = (
             math.ceil(height / 2**depth),
             math.ceil(width_px / 2**depth),
@@ -92,16 +100,16 @@ class Generator(nn.Module):
 
         if first_stage == "dense":
             self.project = nn.Sequential(
-                nn.Linear(noise_dim, start_channels * h0 * w0, bias=not batch_norm),
+                nn.Linear(input_dim, start_channels * h0 * w0, bias=not batch_norm),
                 nn.Unflatten(1, (start_channels, h0, w0)),
                 norm(start_channels),
                 nn.ReLU(inplace=True),
             )
         elif first_stage == "transposed":
             self.project = nn.Sequential(
-                nn.Unflatten(1, (noise_dim, 1, 1)),
+                nn.Unflatten(1, (input_dim, 1, 1)),
                 nn.ConvTranspose2d(
-                    noise_dim, start_channels, (h0, w0), bias=not batch_norm
+                    input_dim, start_channels, (h0, w0), bias=not batch_norm
                 ),
                 norm(start_channels),
                 nn.ReLU(inplace=True),
@@ -133,7 +141,9 @@ class Generator(nn.Module):
             nn.Tanh(),
         )
 
-    def forward(self, noise):
+    def forward(self, noise, labels=None):
+        if self.label_embedding is not None:
+            noise = torch.cat([noise, self.label_embedding(labels)], dim=1)
         x = self.to_image(self.upsample(self.project(noise)))
         _, height, width = self.image_shape
         if x.shape[-2:] != (height, width):
@@ -159,6 +169,10 @@ class Discriminator(nn.Module):
         Dropout probability after every hidden stage.
     negative_slope : float
         LeakyReLU slope.
+    n_classes : int, default=0
+        When positive, a projection discriminator (Miyato & Koyama 2018): the
+        logit gains the inner product of a label embedding with the
+        spatially summed features.
     """
 
     def __init__(
@@ -170,6 +184,7 @@ class Discriminator(nn.Module):
         spectral_norm=True,
         dropout=0.0,
         negative_slope=0.2,
+        n_classes=0,
     ):
         super().__init__()
         channels, height, width_px = image_shape
@@ -193,9 +208,17 @@ class Discriminator(nn.Module):
         self.classify = nn.Sequential(
             nn.Flatten(), wrap(nn.Linear(c * height * width_px, 1))
         )
+        self.label_projection = (
+            wrap(nn.Embedding(n_classes, c)) if n_classes > 0 else None
+        )
 
-    def forward(self, images):
-        return self.classify(self.features(images)).squeeze(1)
+    def forward(self, images, labels=None):
+        features = self.features(images)
+        logits = self.classify(features).squeeze(1)
+        if self.label_projection is not None:
+            pooled = features.sum(dim=(2, 3))
+            logits = logits + (self.label_projection(labels) * pooled).sum(dim=1)
+        return logits
 
 
 def init_dcgan_weights(module, generator=None):
@@ -208,11 +231,11 @@ def init_dcgan_weights(module, generator=None):
     """
     with torch.no_grad():
         for sub in module.modules():
-            if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
                 if hasattr(sub, "parametrizations"):
                     continue
                 sub.weight.normal_(0.0, 0.02, generator=generator)
-                if sub.bias is not None:
+                if getattr(sub, "bias", None) is not None:
                     sub.bias.zero_()
             elif isinstance(sub, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 sub.weight.normal_(1.0, 0.02, generator=generator)

@@ -84,8 +84,11 @@ class AdversarialTrainer:
             return None
         return torch.rand(n, device=device) * (high - low) + low
 
-    def step(self, real):
+    def step(self, real, labels=None):
         """Update D once, then G once; return a tensor of batch statistics.
+
+        With ``labels`` (class indices of the real images), both networks are
+        conditioned and the fakes of the step take the same labels.
 
         The statistics are ``[d_loss, g_loss, d_real_correct, d_fake_correct]``
         (losses as batch means, accuracies as counts), left on the device so the
@@ -93,9 +96,10 @@ class AdversarialTrainer:
         """
         n, device = real.shape[0], real.device
         with torch.no_grad():
-            fake = self.generator(self._noise(n, device))
+            fake = self.generator(self._noise(n, device), labels)
         # One discriminator call on real and fake together.
-        logits = self.discriminator(torch.cat([real, fake]))
+        both = None if labels is None else torch.cat([labels, labels])
+        logits = self.discriminator(torch.cat([real, fake]), both)
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = discriminator_loss(
             self.loss,
@@ -108,7 +112,9 @@ class AdversarialTrainer:
         d_loss.backward()
         self.discriminator_optimizer.step()
 
-        fake_logits_g = self.discriminator(self.generator(self._noise(n, device)))
+        fake_logits_g = self.discriminator(
+            self.generator(self._noise(n, device), labels), labels
+        )
         g_loss = generator_loss(self.loss, fake_logits_g)
         self.generator_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -124,8 +130,10 @@ class AdversarialTrainer:
                 ]
             ).float()
 
-    def run_epoch(self, data, batch_size, *, deadline=None):
+    def run_epoch(self, data, batch_size, *, labels=None, deadline=None):
         """One pass over ``data`` (an ``(n, C, H, W)`` tensor) in shuffled batches.
+
+        ``labels``, an ``(n,)`` tensor of class indices, makes the step conditional.
 
         Batches have between ``batch_size`` and ``2 * batch_size - 1`` images
         (the remainder is spread, never a batch of one). Stops early, after a
@@ -151,7 +159,7 @@ class AdversarialTrainer:
         n_steps = n_seen = 0
         completed = True
         for index in torch.tensor_split(order, max(1, n // batch_size)):
-            stats = self.step(data[index])
+            stats = self.step(data[index], None if labels is None else labels[index])
             if not bool(torch.isfinite(stats[:2]).all()):
                 raise DivergenceError(
                     f"training diverged at step {n_steps + 1} of this epoch: "
