@@ -6,4 +6,24 @@ from .nn import DivergenceError
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DCGANEstimator", "DivergenceError", "ImageLayout", "__version__"]
+__all__ = [
+    "DCGANEstimator",
+    "DivergenceError",
+    "ImageLayout",
+    "SyntheticAugmenter",
+    "__version__",
+]
+
+
+def __getattr__(name):
+    # SyntheticAugmenter needs the optional imbalanced-learn: import on first use.
+    if name == "SyntheticAugmenter":
+        try:
+            from .augment import SyntheticAugmenter
+        except ImportError as exc:
+            raise ImportError(
+                "skgan.SyntheticAugmenter needs imbalanced-learn: "
+                "pip install 'skgan[imbalanced]'"
+            ) from exc
+        return SyntheticAugmenter
+    raise AttributeError(f"module 'skgan' has no attribute {name!r}")
