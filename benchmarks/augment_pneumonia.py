@@ -4,7 +4,7 @@ The normal class (label 0) is made scarce by keeping 10% of its training
 images; a pixel LogisticRegression in an imblearn Pipeline is scored by
 balanced accuracy on the val split. Every method sees the same data.
 
-Run:  python benchmarks/augment_pneumonia.py [--methods none,ros,smote,conditional,per_class]
+Run:  python benchmarks/augment_pneumonia.py --methods none,ros,smote,conditional
 """
 
 import argparse
@@ -36,8 +36,12 @@ def load(path, keep_normal=0.10, seed=0):
 
 def samplers(seed):
     tuned = DCGANEstimator(
-        epochs=60, loss="hinge", generator_width=32, discriminator_width=32,
-        batch_size=32, max_time=240.0,
+        epochs=60,
+        loss="hinge",
+        generator_width=32,
+        discriminator_width=32,
+        batch_size=32,
+        max_time=240.0,
     )
     return {
         "none": None,
@@ -45,7 +49,9 @@ def samplers(seed):
         "smote": SMOTE(random_state=seed),
         "conditional": SyntheticAugmenter(mode="conditional", random_state=seed),
         "per_class": SyntheticAugmenter(mode="per_class", random_state=seed),
-        "per_class_tuned": SyntheticAugmenter(mode="per_class", estimator=tuned, random_state=seed),
+        "per_class_tuned": SyntheticAugmenter(
+            mode="per_class", estimator=tuned, random_state=seed
+        ),
     }
 
 

@@ -114,7 +114,8 @@ def _as_image_shape(image_shape):
         shape is not None
         and len(shape) in (2, 3)
         and all(
-            isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+            isinstance(s, (int, np.integer))
+            and not isinstance(s, bool)
             and (s >= 1 or s == -1)
             for s in shape
         )
@@ -263,5 +264,5 @@ def infer_layout(X, image_shape=None):
 
 
 def to_nhwc(X, image_shape):
-    """Reshape images of any accepted layout to ``(n, H, W, C)`` (a view when possible)."""
+    """Reshape images of any accepted layout to ``(n, H, W, C)``."""
     return np.asarray(X).reshape((-1,) + tuple(image_shape))

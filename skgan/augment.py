@@ -1,4 +1,4 @@
-"""SyntheticAugmenter: oversample classes with GAN images, as an imbalanced-learn sampler.
+"""SyntheticAugmenter: oversample classes with GAN images (an imbalanced-learn sampler).
 
 Requires imbalanced-learn (``pip install skgan[imbalanced]``): the sampler API,
 ``sampling_strategy`` semantics and pipeline integration are imbalanced-learn's.
@@ -106,7 +106,12 @@ class SyntheticAugmenter(BaseOverSampler):
     }
 
     def __init__(
-        self, *, sampling_strategy="auto", estimator=None, mode="conditional", random_state=None
+        self,
+        *,
+        sampling_strategy="auto",
+        estimator=None,
+        mode="conditional",
+        random_state=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.estimator = estimator
@@ -118,7 +123,13 @@ class SyntheticAugmenter(BaseOverSampler):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         X = precheck_images(X)
         X, y = validate_data(
-            self, X=X, y=y, reset=True, dtype="numeric", allow_nd=True, ensure_min_samples=2
+            self,
+            X=X,
+            y=y,
+            reset=True,
+            dtype="numeric",
+            allow_nd=True,
+            ensure_min_samples=2,
         )
         if np.unique(y).size < 2:
             raise ValueError(
@@ -173,7 +184,9 @@ class SyntheticAugmenter(BaseOverSampler):
         """Train the model(s) needed for ``targets`` ({label: count}) and sample."""
         rng = check_random_state(self.random_state)
         template = clone(
-            default_augmentation_estimator() if self.estimator is None else self.estimator
+            default_augmentation_estimator()
+            if self.estimator is None
+            else self.estimator
         )
         self.estimators_ = {}
         if not targets:
@@ -184,8 +197,12 @@ class SyntheticAugmenter(BaseOverSampler):
             )
             model.fit(X, y)
             self.estimators_[None] = model
-            wanted = np.concatenate([np.full(n, label, dtype=y.dtype) for label, n in targets.items()])
-            return model.sample(len(wanted), y=wanted, random_state=rng.randint(np.iinfo(np.int32).max))
+            wanted = np.concatenate(
+                [np.full(n, label, dtype=y.dtype) for label, n in targets.items()]
+            )
+            return model.sample(
+                len(wanted), y=wanted, random_state=rng.randint(np.iinfo(np.int32).max)
+            )
         images, labels = [], []
         for label, n in targets.items():
             model = clone(template).set_params(
@@ -193,7 +210,9 @@ class SyntheticAugmenter(BaseOverSampler):
             )
             model.fit(X[y == label])
             self.estimators_[label] = model
-            images.append(model.sample(n, random_state=rng.randint(np.iinfo(np.int32).max)))
+            images.append(
+                model.sample(n, random_state=rng.randint(np.iinfo(np.int32).max))
+            )
             labels.append(np.full(n, label, dtype=y.dtype))
         return np.concatenate(images), np.concatenate(labels)
 

@@ -37,7 +37,12 @@ __all__ = ["DCGANEstimator"]
 # Images generated per forward pass in ``sample``; bounds activation memory.
 SAMPLE_BATCH_SIZE = 256
 # Fitted attributes holding torch objects, serialised with torch.save on pickling.
-_TORCH_STATE = ("generator_", "discriminator_", "_generator_optimizer", "_discriminator_optimizer")
+_TORCH_STATE = (
+    "generator_",
+    "discriminator_",
+    "_generator_optimizer",
+    "_discriminator_optimizer",
+)
 
 
 class DCGANEstimator(BaseEstimator):
@@ -380,7 +385,9 @@ class DCGANEstimator(BaseEstimator):
         classes = np.unique(column_or_1d(classes))
         unknown = np.setdiff1d(seen, classes)
         if unknown.size:
-            raise ValueError(f"y has labels {unknown.tolist()} that are not in classes.")
+            raise ValueError(
+                f"y has labels {unknown.tolist()} that are not in classes."
+            )
         return classes
 
     def _encode(self, y):
@@ -442,7 +449,9 @@ class DCGANEstimator(BaseEstimator):
             self.classes_ = classes
         elif hasattr(self, "classes_"):
             del self.classes_, self.class_prior_
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             generator, discriminator = self._build_networks()
@@ -457,7 +466,8 @@ class DCGANEstimator(BaseEstimator):
 
     def _snapshot(self):
         return {
-            name: copy.deepcopy(getattr(self, name).state_dict()) for name in _TORCH_STATE
+            name: copy.deepcopy(getattr(self, name).state_dict())
+            for name in _TORCH_STATE
         } | {"_rng_state": self._rng_state.clone()}
 
     def _restore(self, snapshot):
@@ -491,7 +501,9 @@ class DCGANEstimator(BaseEstimator):
             fake_label=self.fake_label,
         )
         batch_size = min(self.batch_size, data.shape[0])
-        deadline = None if self.max_time is None else time.perf_counter() + self.max_time
+        deadline = (
+            None if self.max_time is None else time.perf_counter() + self.max_time
+        )
         last_good = self._snapshot()
         try:
             for _ in range(n_epochs):
@@ -686,7 +698,9 @@ class DCGANEstimator(BaseEstimator):
         state = dict(super().__getstate__())  # object's is the live __dict__
         if "generator_" in state:
             buffer = io.BytesIO()
-            torch.save({name: state.pop(name).state_dict() for name in _TORCH_STATE}, buffer)
+            torch.save(
+                {name: state.pop(name).state_dict() for name in _TORCH_STATE}, buffer
+            )
             state["_torch_state"] = buffer.getvalue()
             state["device_"] = str(state["device_"])
         return state
@@ -697,7 +711,9 @@ class DCGANEstimator(BaseEstimator):
         if blob is None:
             return
         self.device_ = cpu_fallback(self.device_)
-        tensors = torch.load(io.BytesIO(blob), map_location=self.device_, weights_only=True)
+        tensors = torch.load(
+            io.BytesIO(blob), map_location=self.device_, weights_only=True
+        )
         with torch.random.fork_rng(devices=[]):
             self.generator_, self.discriminator_ = self._build_networks()
         self.generator_.load_state_dict(tensors["generator_"])
@@ -709,4 +725,6 @@ class DCGANEstimator(BaseEstimator):
             self._make_optimizers(betas)
         )
         self._generator_optimizer.load_state_dict(tensors["_generator_optimizer"])
-        self._discriminator_optimizer.load_state_dict(tensors["_discriminator_optimizer"])
+        self._discriminator_optimizer.load_state_dict(
+            tensors["_discriminator_optimizer"]
+        )

@@ -7,7 +7,12 @@ import torch
 torch.set_num_threads(int(os.environ.get("SKGAN_TEST_THREADS", "1")))
 
 SHARED_DATA = os.path.join(
-    os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data", "pneumoniamnist.npz"
+    os.path.dirname(__file__),
+    os.pardir,
+    os.pardir,
+    "shared",
+    "data",
+    "pneumoniamnist.npz",
 )
 
 

@@ -17,7 +17,11 @@ def imbalanced():
     """Digits 0 (178), 1 (36) and 2 (18): imbalanced three-class images."""
     X, y = load_digits(return_X_y=True)
     keep = np.concatenate(
-        [np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:36], np.flatnonzero(y == 2)[:18]]
+        [
+            np.flatnonzero(y == 0),
+            np.flatnonzero(y == 1)[:36],
+            np.flatnonzero(y == 2)[:18],
+        ]
     )
     keep.sort()
     return X[keep], y[keep]
@@ -170,5 +174,8 @@ def test_cross_val_score_and_grid_search(imbalanced):
         cv=cv,
         scoring="balanced_accuracy",
     ).fit(X, y)
-    assert search.best_params_["syntheticaugmenter__mode"] in {"conditional", "per_class"}
+    assert search.best_params_["syntheticaugmenter__mode"] in {
+        "conditional",
+        "per_class",
+    }
     assert clone(search.best_estimator_).get_params()["syntheticaugmenter__mode"]

@@ -10,7 +10,9 @@ from sklearn.linear_model import LogisticRegression
 from skgan import DCGANEstimator
 from tests._tiny import tiny_gan
 
-NAMES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+NAMES = np.array(
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,9 @@ def test_unconditional_model_ignores_y(digits):
     X, y = digits
     with_y = tiny_gan().fit(X, y)
     without = tiny_gan().fit(X)
-    np.testing.assert_array_equal(with_y.sample(5, random_state=0), without.sample(5, random_state=0))
+    np.testing.assert_array_equal(
+        with_y.sample(5, random_state=0), without.sample(5, random_state=0)
+    )
 
 
 def test_partial_fit_with_classes_announced_up_front(digits):
@@ -116,8 +120,13 @@ def test_conditional_samples_are_recognised_as_their_class(digits):
     X, y = digits
     keep = np.isin(y, ["zero", "one", "seven"])
     gan = DCGANEstimator(
-        conditional=True, epochs=20, loss="hinge", generator_width=16,
-        discriminator_width=16, device="cpu", random_state=0,
+        conditional=True,
+        epochs=20,
+        loss="hinge",
+        generator_width=16,
+        discriminator_width=16,
+        device="cpu",
+        random_state=0,
     ).fit(X[keep], y[keep])
     samples, labels = gan.sample(300, random_state=1)
     classifier = LogisticRegression(max_iter=3000).fit(X[keep], y[keep])

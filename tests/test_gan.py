@@ -44,7 +44,15 @@ def random_images(shape, dtype=np.uint8, seed=0):
         (random_images((20, 2 * 3 * 3), np.float64), (2, 3, 3), (2, 3, 3)),
         (random_images((20, 13, 7)), None, (13, 7, 1)),
     ],
-    ids=["digits-flat", "28-gray-uint8", "32-rgb-uint8", "1x5", "1x1", "flat-rgb", "13x7"],
+    ids=[
+        "digits-flat",
+        "28-gray-uint8",
+        "32-rgb-uint8",
+        "1x5",
+        "1x1",
+        "flat-rgb",
+        "13x7",
+    ],
 )
 def test_samples_match_training_layout(X, image_shape, expected_image_shape):
     gan = tiny_gan(noise_dim=150, image_shape=image_shape).fit(X)
@@ -65,8 +73,10 @@ def test_samples_match_training_layout(X, image_shape, expected_image_shape):
     low=st.floats(-100, 100),
     span=st.floats(0.1, 500),
 )
-def test_any_shape_and_range_round_trips(height, width, channels, layout, dtype, low, span):
-    """Property: any image size and value range gives samples in that range and layout."""
+def test_any_shape_and_range_round_trips(
+    height, width, channels, layout, dtype, low, span
+):
+    """Property: any image size and range gives samples in that range and layout."""
     if layout == "gray":
         channels = 1
     shape = {
@@ -107,31 +117,41 @@ def test_score_and_partial_fit_require_the_fit_layout(digits):
 def test_same_seed_gives_bit_identical_models(digits):
     a = tiny_gan(epochs=2, discriminator_dropout=0.4, real_label=(0.8, 1.0)).fit(digits)
     b = tiny_gan(epochs=2, discriminator_dropout=0.4, real_label=(0.8, 1.0)).fit(digits)
-    np.testing.assert_array_equal(a.sample(50, random_state=0), b.sample(50, random_state=0))
+    np.testing.assert_array_equal(
+        a.sample(50, random_state=0), b.sample(50, random_state=0)
+    )
     assert a.history_[-1]["d_loss"] == b.history_[-1]["d_loss"]
     c = tiny_gan(epochs=2, random_state=1).fit(digits)
-    assert not np.array_equal(a.sample(50, random_state=0), c.sample(50, random_state=0))
+    assert not np.array_equal(
+        a.sample(50, random_state=0), c.sample(50, random_state=0)
+    )
 
 
 def test_fit_leaves_global_random_state_alone(digits):
     torch.manual_seed(123)
-    np.random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the global state is under test)
     expected_torch = torch.rand(3)
-    expected_numpy = np.random.rand(3)
+    expected_numpy = np.random.rand(3)  # noqa: NPY002 (the global state is under test)
     torch.manual_seed(123)
-    np.random.seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the global state is under test)
     gan = tiny_gan(discriminator_dropout=0.3).fit(digits)
     gan.sample(5, random_state=0)
     torch.testing.assert_close(torch.rand(3), expected_torch)
-    np.testing.assert_array_equal(np.random.rand(3), expected_numpy)
+    np.testing.assert_array_equal(np.random.rand(3), expected_numpy)  # noqa: NPY002 (the global state is under test)
 
 
 def test_sample_random_state(digits):
     gan = tiny_gan().fit(digits)
-    np.testing.assert_array_equal(gan.sample(9, random_state=3), gan.sample(9, random_state=3))
-    assert not np.array_equal(gan.sample(9, random_state=3), gan.sample(9, random_state=4))
+    np.testing.assert_array_equal(
+        gan.sample(9, random_state=3), gan.sample(9, random_state=3)
+    )
+    assert not np.array_equal(
+        gan.sample(9, random_state=3), gan.sample(9, random_state=4)
+    )
     # Batching does not change the images: the first 5 of 300 are the 5 alone.
-    np.testing.assert_array_equal(gan.sample(300, random_state=3)[:5], gan.sample(5, random_state=3))
+    np.testing.assert_array_equal(
+        gan.sample(300, random_state=3)[:5], gan.sample(5, random_state=3)
+    )
 
 
 # --------------------------------------------------- warm start, partial_fit
@@ -143,9 +163,13 @@ def test_warm_start_continues_training(digits):
     weights = [p.detach().clone() for p in warm.generator_.parameters()]
     warm.fit(digits).fit(digits)
     assert [r["epoch"] for r in warm.history_] == [1, 2, 3]
-    assert any(not torch.equal(w, p) for w, p in zip(weights, warm.generator_.parameters()))
+    assert any(
+        not torch.equal(w, p) for w, p in zip(weights, warm.generator_.parameters())
+    )
     # Three warm-started epochs are the same computation as three in one fit.
-    np.testing.assert_array_equal(cold.sample(20, random_state=0), warm.sample(20, random_state=0))
+    np.testing.assert_array_equal(
+        cold.sample(20, random_state=0), warm.sample(20, random_state=0)
+    )
 
 
 def test_fit_without_warm_start_reinitialises(digits):
@@ -162,7 +186,8 @@ def test_partial_fit_adds_one_epoch_per_call(digits):
         gan.partial_fit(digits)
     assert len(gan.history_) == 3
     np.testing.assert_array_equal(
-        gan.sample(10, random_state=0), tiny_gan(epochs=3).fit(digits).sample(10, random_state=0)
+        gan.sample(10, random_state=0),
+        tiny_gan(epochs=3).fit(digits).sample(10, random_state=0),
     )
 
 
@@ -173,8 +198,16 @@ def test_history_records_every_epoch(digits):
     gan = tiny_gan(epochs=3).fit(digits)
     assert [r["epoch"] for r in gan.history_] == [1, 2, 3]
     for record in gan.history_:
-        assert {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "seconds"} <= set(record)
-        assert 0 <= record["d_real_accuracy"] <= 1 and 0 <= record["d_fake_accuracy"] <= 1
+        assert {
+            "d_loss",
+            "g_loss",
+            "d_real_accuracy",
+            "d_fake_accuracy",
+            "seconds",
+        } <= set(record)
+        assert (
+            0 <= record["d_real_accuracy"] <= 1 and 0 <= record["d_fake_accuracy"] <= 1
+        )
         assert record["seconds"] > 0 and np.isfinite(record["d_loss"])
         assert record["n_steps"] == len(digits) // 16
 
@@ -184,7 +217,9 @@ def test_verbose_prints_one_line_per_epoch(digits, capsys):
     assert capsys.readouterr().out == ""
     tiny_gan(epochs=2, verbose=1).fit(digits)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch    1") and "d_loss" in lines[0]
+    assert (
+        len(lines) == 2 and lines[0].startswith("epoch    1") and "d_loss" in lines[0]
+    )
 
 
 def test_callbacks_see_each_epoch_and_can_sample(digits):
@@ -216,11 +251,15 @@ def test_pickle_round_trip_samples_identically(digits, dumps, tmp_path):
     else:
         joblib.dump(gan, tmp_path / "gan.joblib")
         loaded = joblib.load(tmp_path / "gan.joblib")
-    np.testing.assert_array_equal(loaded.sample(20, random_state=0), gan.sample(20, random_state=0))
+    np.testing.assert_array_equal(
+        loaded.sample(20, random_state=0), gan.sample(20, random_state=0)
+    )
     # Training state (optimizers, random stream) survives too.
     gan.set_params(warm_start=True, epochs=1).fit(digits)
     loaded.set_params(warm_start=True, epochs=1).fit(digits)
-    np.testing.assert_array_equal(loaded.sample(20, random_state=0), gan.sample(20, random_state=0))
+    np.testing.assert_array_equal(
+        loaded.sample(20, random_state=0), gan.sample(20, random_state=0)
+    )
 
 
 def test_model_trained_on_a_missing_accelerator_loads_on_cpu(digits):
@@ -231,7 +270,9 @@ def test_model_trained_on_a_missing_accelerator_loads_on_cpu(digits):
     with pytest.warns(RuntimeWarning, match="loaded on the CPU"):
         restored.__setstate__(state)
     assert restored.device_ == torch.device("cpu")
-    np.testing.assert_array_equal(restored.sample(5, random_state=0), gan.sample(5, random_state=0))
+    np.testing.assert_array_equal(
+        restored.sample(5, random_state=0), gan.sample(5, random_state=0)
+    )
 
 
 def test_unfitted_model_pickles_and_clones():
@@ -256,7 +297,11 @@ def test_divergence_raises_and_restores_last_good_epoch(digits):
 
 def test_divergence_restore_mode_warns_and_keeps_good_model(digits):
     gan = tiny_gan(
-        epochs=3, generator_lr=1e30, discriminator_lr=1e30, loss="hinge", on_divergence="restore"
+        epochs=3,
+        generator_lr=1e30,
+        discriminator_lr=1e30,
+        loss="hinge",
+        on_divergence="restore",
     )
     with pytest.warns(RuntimeWarning, match="Training stopped"):
         gan.fit(digits)
@@ -285,7 +330,11 @@ def test_digits_samples_are_closer_to_digits_than_noise_is(digits):
     """A real fit: samples sit near real digits and cover most digit classes."""
     X, y = load_digits(return_X_y=True)
     gan = DCGANEstimator(
-        epochs=10, generator_width=16, discriminator_width=16, device="cpu", random_state=0
+        epochs=10,
+        generator_width=16,
+        discriminator_width=16,
+        device="cpu",
+        random_state=0,
     ).fit(X)
     samples = gan.sample(300, random_state=1)
     noise = np.random.default_rng(0).uniform(0, 16, size=(300, 64))
@@ -314,8 +363,14 @@ def test_noise_dim_150_default_networks_fit(X):
 
 def test_pneumoniamnist_uint8_images(pneumonia_path):
     images = np.load(pneumonia_path)["train_images"][:256]
-    gan = DCGANEstimator(noise_dim=150, epochs=1, generator_width=16, discriminator_width=16,
-                         device="cpu", random_state=0).fit(images)
+    gan = DCGANEstimator(
+        noise_dim=150,
+        epochs=1,
+        generator_width=16,
+        discriminator_width=16,
+        device="cpu",
+        random_state=0,
+    ).fit(images)
     out = gan.sample(4, random_state=0)
     assert out.shape == (4, 28, 28) and out.dtype == np.uint8
 
@@ -345,7 +400,10 @@ def test_generator_first_stage_and_seed_settings(digits):
         ({"real_label": (0.9, 0.8, 1.0)}, "real_label"),
         ({"noise_dim": 0}, "noise_dim"),
         ({"loss": "wasserstein"}, "loss"),
-        ({"device": "cuda:7" if not torch.cuda.is_available() else "nodevice"}, "device"),
+        (
+            {"device": "cuda:7" if not torch.cuda.is_available() else "nodevice"},
+            "device",
+        ),
     ],
 )
 def test_bad_parameters_raise_before_training(digits, params, match):

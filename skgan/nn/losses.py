@@ -12,7 +12,9 @@ __all__ = ["LOSSES", "discriminator_loss", "generator_loss"]
 LOSSES = ("bce", "hinge")
 
 
-def discriminator_loss(loss, real_logits, fake_logits, real_targets=None, fake_target=0.0):
+def discriminator_loss(
+    loss, real_logits, fake_logits, real_targets=None, fake_target=0.0
+):
     """Loss of the discriminator on one batch of real and one of fake logits.
 
     Parameters

@@ -115,7 +115,9 @@ class Generator(nn.Module):
                 nn.ReLU(inplace=True),
             )
         else:
-            raise ValueError(f"first_stage must be 'dense' or 'transposed', got {first_stage!r}")
+            raise ValueError(
+                f"first_stage must be 'dense' or 'transposed', got {first_stage!r}"
+            )
 
         blocks = []
         for stage in range(depth):
@@ -231,7 +233,9 @@ def init_dcgan_weights(module, generator=None):
     """
     with torch.no_grad():
         for sub in module.modules():
-            if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            if isinstance(
+                sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
+            ):
                 if hasattr(sub, "parametrizations"):
                     continue
                 sub.weight.normal_(0.0, 0.02, generator=generator)
