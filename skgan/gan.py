@@ -26,10 +26,12 @@ from .nn import (
     AdversarialTrainer,
     Discriminator,
     DivergenceError,
+    ExponentialMovingAverage,
     Generator,
     auto_depth,
     init_dcgan_weights,
     isolated_rng,
+    parse_policy,
 )
 
 __all__ = ["DCGANEstimator"]
@@ -95,6 +97,14 @@ class DCGANEstimator(BaseEstimator):
         Spectral normalisation of every discriminator layer.
     discriminator_dropout : float, default=0.0
         Dropout after each discriminator stage (the seeds use 0.4).
+    augment : str, default=None
+        DiffAugment policy applied to every discriminator input, real and
+        generated: a comma-separated subset of ``"color"``, ``"translation"``,
+        ``"cutout"`` (e.g. ``"translation,cutout"``). No flips, by design.
+    ema_decay : float, default=None
+        Keep an exponential moving average of the generator's weights with
+        this decay (e.g. 0.999, warmed up over the first steps); ``sample``
+        then uses the average.
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
@@ -133,6 +143,9 @@ class DCGANEstimator(BaseEstimator):
     ----------
     generator_ : torch.nn.Module
         The trained generator.
+    generator_ema_ : torch.nn.Module or None
+        Moving average of the generator, used by ``sample``; None unless
+        ``ema_decay`` is set.
     discriminator_ : torch.nn.Module
         The trained discriminator.
     history_ : list of dict
@@ -187,6 +200,8 @@ class DCGANEstimator(BaseEstimator):
         "generator_batch_norm": ["boolean"],
         "spectral_norm": ["boolean"],
         "discriminator_dropout": [Interval(Real, 0, 1, closed="left")],
+        "augment": [str, None],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "conditional": ["boolean"],
         "on_divergence": [StrOptions({"raise", "restore"})],
@@ -224,6 +239,8 @@ class DCGANEstimator(BaseEstimator):
         generator_batch_norm=True,
         spectral_norm=True,
         discriminator_dropout=0.0,
+        augment=None,
+        ema_decay=None,
         max_time=None,
         conditional=False,
         on_divergence="raise",
@@ -252,6 +269,8 @@ class DCGANEstimator(BaseEstimator):
         self.generator_batch_norm = generator_batch_norm
         self.spectral_norm = spectral_norm
         self.discriminator_dropout = discriminator_dropout
+        self.augment = augment
+        self.ema_decay = ema_decay
         self.max_time = max_time
         self.conditional = conditional
         self.on_divergence = on_divergence
@@ -272,8 +291,11 @@ class DCGANEstimator(BaseEstimator):
         tags.target_tags.required = False
         return tags
 
-    def _check_pair_parameters(self):
-        """Validate tuple-valued parameters the constraint language cannot express."""
+    def _check_compound_parameters(self):
+        """Validate parameters the constraint language cannot express.
+
+        Returns ``(betas, real_label_range, augmentation_policy)``.
+        """
         betas = tuple(self.betas)
         if len(betas) != 2 or not all(
             isinstance(b, Real) and 0 <= b < 1 for b in betas
@@ -290,7 +312,7 @@ class DCGANEstimator(BaseEstimator):
             )
         if real[0] > real[1]:
             raise ValueError(f"real_label=(low, high) needs low <= high, got {real}.")
-        return betas, (float(real[0]), float(real[1]))
+        return betas, (float(real[0]), float(real[1])), parse_policy(self.augment)
 
     def _validate_images(self, X, *, reset):
         X = precheck_images(X)
@@ -325,7 +347,7 @@ class DCGANEstimator(BaseEstimator):
         """
         keep = self.warm_start and hasattr(self, "generator_")
         X, layout = self._validate_images(X, reset=not keep)
-        pairs = self._check_pair_parameters()
+        pairs = self._check_compound_parameters()
         classes = self._check_labels(X, y, fitted=keep)
         if not keep:
             self._initialize(layout, pairs, classes)
@@ -353,7 +375,7 @@ class DCGANEstimator(BaseEstimator):
         """
         first = not hasattr(self, "generator_")
         X, layout = self._validate_images(X, reset=first)
-        pairs = self._check_pair_parameters()
+        pairs = self._check_compound_parameters()
         labels = self._check_labels(X, y, fitted=not first, classes=classes)
         if first:
             self._initialize(layout, pairs, labels)
@@ -459,24 +481,60 @@ class DCGANEstimator(BaseEstimator):
             init_dcgan_weights(discriminator)
             self._rng_state = torch.get_rng_state()
         self.generator_, self.discriminator_ = generator, discriminator
+        self.generator_ema_ = None
+        self._ema_updates = 0
         self._generator_optimizer, self._discriminator_optimizer = (
             self._make_optimizers(pairs[0])
         )
         self.history_ = []
 
+    def _torch_state_names(self):
+        """Fitted attributes holding torch modules or optimizers."""
+        extra = ("generator_ema_",) if self.generator_ema_ is not None else ()
+        return _TORCH_STATE + extra
+
+    def _torch_state_dict(self):
+        """``{attribute: state_dict}`` of every torch object of the fitted model."""
+        return {
+            name: getattr(self, name).state_dict() for name in self._torch_state_names()
+        }
+
+    def _load_torch_state(self, tensors):
+        """Rebuild networks and optimizers from ``_torch_state_dict()`` output."""
+        with torch.random.fork_rng(devices=[]):
+            self.generator_, self.discriminator_ = self._build_networks()
+        self.generator_.load_state_dict(tensors["generator_"])
+        self.discriminator_.load_state_dict(tensors["discriminator_"])
+        self.generator_.eval()
+        self.discriminator_.eval()
+        self.generator_ema_ = None
+        if "generator_ema_" in tensors:
+            self.generator_ema_ = copy.deepcopy(self.generator_).requires_grad_(False)
+            self.generator_ema_.load_state_dict(tensors["generator_ema_"])
+        betas = self._check_compound_parameters()[0]
+        self._generator_optimizer, self._discriminator_optimizer = (
+            self._make_optimizers(betas)
+        )
+        self._generator_optimizer.load_state_dict(tensors["_generator_optimizer"])
+        self._discriminator_optimizer.load_state_dict(
+            tensors["_discriminator_optimizer"]
+        )
+
     def _snapshot(self):
         return {
-            name: copy.deepcopy(getattr(self, name).state_dict())
-            for name in _TORCH_STATE
-        } | {"_rng_state": self._rng_state.clone()}
+            "tensors": copy.deepcopy(self._torch_state_dict()),
+            "_rng_state": self._rng_state.clone(),
+            "_ema_updates": self._ema_updates,
+        }
 
     def _restore(self, snapshot):
-        for name in _TORCH_STATE:
-            getattr(self, name).load_state_dict(snapshot[name])
+        for name, state in snapshot["tensors"].items():
+            getattr(self, name).load_state_dict(state)
         self._rng_state = snapshot["_rng_state"]
+        self._ema_updates = snapshot["_ema_updates"]
 
     def _train(self, X, labels, n_epochs, pairs):
-        betas, real_label = pairs
+        betas, real_label, policy = pairs
         if labels is not None:
             counts = np.bincount(labels, minlength=len(self.classes_))
             if not hasattr(self, "class_prior_") or not self.history_:
@@ -500,6 +558,8 @@ class DCGANEstimator(BaseEstimator):
             real_label=real_label,
             fake_label=self.fake_label,
         )
+        ema = self._moving_average()
+        trainer.augment, trainer.ema = policy, ema
         batch_size = min(self.batch_size, data.shape[0])
         deadline = (
             None if self.max_time is None else time.perf_counter() + self.max_time
@@ -513,6 +573,8 @@ class DCGANEstimator(BaseEstimator):
                         data, batch_size, labels=labels, deadline=deadline
                     )
                     self._rng_state = rng_state()
+                if ema is not None:
+                    self._ema_updates = ema.n_updates
                 record = self._record_epoch(stats, time.perf_counter() - start)
                 last_good = self._snapshot()
                 for callback in self.callbacks or ():
@@ -545,6 +607,21 @@ class DCGANEstimator(BaseEstimator):
         finally:
             self.generator_.eval()
             self.discriminator_.eval()
+
+    def _moving_average(self):
+        """The EMA tracker for this call to fit, creating the average if needed."""
+        if self.ema_decay is None:
+            self.generator_ema_ = None  # a stale average must not be sampled
+            return None
+        if self.generator_ema_ is None:
+            self.generator_ema_ = copy.deepcopy(self.generator_)
+            self._ema_updates = 0
+        return ExponentialMovingAverage(
+            self.generator_,
+            self.ema_decay,
+            average=self.generator_ema_,
+            n_updates=self._ema_updates,
+        )
 
     def _record_epoch(self, stats, seconds):
         record = {
@@ -605,8 +682,11 @@ class DCGANEstimator(BaseEstimator):
         )
         layout = self.image_layout_
         out = np.empty((n_samples, *layout.sample_shape), dtype=layout.dtype)
-        was_training = self.generator_.training
-        self.generator_.eval()
+        network = (
+            self.generator_ if self.generator_ema_ is None else self.generator_ema_
+        )
+        was_training = network.training
+        network.eval()
         try:
             with torch.inference_mode():
                 for start in range(0, n_samples, SAMPLE_BATCH_SIZE):
@@ -620,10 +700,10 @@ class DCGANEstimator(BaseEstimator):
                         batch_labels = torch.from_numpy(
                             labels[start : start + len(noise)]
                         ).to(self.device_)
-                    images = self.generator_(noise, batch_labels).float().cpu().numpy()
+                    images = network(noise, batch_labels).float().cpu().numpy()
                     out[start : start + len(images)] = layout.from_model(images)
         finally:
-            self.generator_.train(was_training)
+            network.train(was_training)
         if labels is None:
             return out
         return out, self.classes_[labels]
@@ -698,9 +778,9 @@ class DCGANEstimator(BaseEstimator):
         state = dict(super().__getstate__())  # object's is the live __dict__
         if "generator_" in state:
             buffer = io.BytesIO()
-            torch.save(
-                {name: state.pop(name).state_dict() for name in _TORCH_STATE}, buffer
-            )
+            torch.save(self._torch_state_dict(), buffer)
+            for name in self._torch_state_names():
+                del state[name]
             state["_torch_state"] = buffer.getvalue()
             state["device_"] = str(state["device_"])
         return state
@@ -714,17 +794,4 @@ class DCGANEstimator(BaseEstimator):
         tensors = torch.load(
             io.BytesIO(blob), map_location=self.device_, weights_only=True
         )
-        with torch.random.fork_rng(devices=[]):
-            self.generator_, self.discriminator_ = self._build_networks()
-        self.generator_.load_state_dict(tensors["generator_"])
-        self.discriminator_.load_state_dict(tensors["discriminator_"])
-        self.generator_.eval()
-        self.discriminator_.eval()
-        betas, _ = self._check_pair_parameters()
-        self._generator_optimizer, self._discriminator_optimizer = (
-            self._make_optimizers(betas)
-        )
-        self._generator_optimizer.load_state_dict(tensors["_generator_optimizer"])
-        self._discriminator_optimizer.load_state_dict(
-            tensors["_discriminator_optimizer"]
-        )
+        self._load_torch_state(tensors)

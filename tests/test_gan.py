@@ -424,3 +424,36 @@ def test_warnings_clean_fit(digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tiny_gan().fit(digits).sample(3)
+
+
+def test_diffaugment_and_moving_average_training(digits):
+    params = dict(epochs=3, augment="color,translation,cutout", ema_decay=0.99)
+    gan = tiny_gan(**params).fit(digits)
+    assert gan.generator_ema_ is not None
+    # Sampling uses the average, which differs from the raw generator.
+    raw = tiny_gan(**params).fit(digits)
+    raw.generator_ema_ = None
+    assert not np.array_equal(
+        gan.sample(5, random_state=0), raw.sample(5, random_state=0)
+    )
+    # Warm starts and pickling carry the average and its step count.
+    warm = tiny_gan(**(params | {"epochs": 1, "warm_start": True}))
+    for _ in range(3):
+        warm.fit(digits)
+    np.testing.assert_array_equal(
+        warm.sample(9, random_state=0), gan.sample(9, random_state=0)
+    )
+    loaded = pickle.loads(pickle.dumps(gan))
+    np.testing.assert_array_equal(
+        loaded.sample(9, random_state=0), gan.sample(9, random_state=0)
+    )
+    # Turning the average off drops it rather than sampling a stale one.
+    gan.set_params(ema_decay=None, warm_start=True, epochs=1).fit(digits)
+    assert gan.generator_ema_ is None
+
+
+def test_bad_augmentation_policy_is_refused_before_training(digits):
+    gan = tiny_gan(augment="translation,flip")
+    with pytest.raises(ValueError, match="Unknown augmentation"):
+        gan.fit(digits)
+    assert not hasattr(gan, "generator_")

@@ -1,11 +1,17 @@
 """The torch layer: networks, losses and the training step. Knows nothing of sklearn."""
 
+from .augmentation import AUGMENTATIONS, diff_augment, parse_policy
+from .ema import ExponentialMovingAverage
 from .losses import LOSSES, discriminator_loss, generator_loss
 from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
 from .training import AdversarialTrainer, DivergenceError, isolated_rng
 
 __all__ = [
+    "AUGMENTATIONS",
     "LOSSES",
+    "ExponentialMovingAverage",
+    "diff_augment",
+    "parse_policy",
     "AdversarialTrainer",
     "Discriminator",
     "DivergenceError",

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import torch
 
+from .augmentation import diff_augment
 from .losses import discriminator_loss, generator_loss
 
 __all__ = ["AdversarialTrainer", "DivergenceError", "isolated_rng"]
@@ -52,6 +53,11 @@ class AdversarialTrainer:
         (one-sided label smoothing when below 1).
     fake_label : float, default=0.0
         BCE target for generated images.
+    augment : tuple of str, default=()
+        DiffAugment policy (see :func:`skgan.nn.augmentation.parse_policy`),
+        applied to every discriminator input.
+    ema : ExponentialMovingAverage, default=None
+        Updated after every generator step.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class AdversarialTrainer:
         loss="bce",
         real_label=(1.0, 1.0),
         fake_label=0.0,
+        augment=(),
+        ema=None,
     ):
         self.generator = generator
         self.discriminator = discriminator
@@ -74,6 +82,13 @@ class AdversarialTrainer:
         self.loss = loss
         self.real_label = real_label
         self.fake_label = fake_label
+        self.augment = augment
+        self.ema = ema
+
+    def _judge(self, images, labels):
+        if self.augment:
+            images = diff_augment(images, self.augment)
+        return self.discriminator(images, labels)
 
     def _noise(self, n, device):
         return torch.randn(n, self.noise_dim, device=device)
@@ -99,7 +114,7 @@ class AdversarialTrainer:
             fake = self.generator(self._noise(n, device), labels)
         # One discriminator call on real and fake together.
         both = None if labels is None else torch.cat([labels, labels])
-        logits = self.discriminator(torch.cat([real, fake]), both)
+        logits = self._judge(torch.cat([real, fake]), both)
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = discriminator_loss(
             self.loss,
@@ -112,13 +127,15 @@ class AdversarialTrainer:
         d_loss.backward()
         self.discriminator_optimizer.step()
 
-        fake_logits_g = self.discriminator(
+        fake_logits_g = self._judge(
             self.generator(self._noise(n, device), labels), labels
         )
         g_loss = generator_loss(self.loss, fake_logits_g)
         self.generator_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         self.generator_optimizer.step()
+        if self.ema is not None:
+            self.ema.update()
 
         with torch.no_grad():
             return torch.stack(
