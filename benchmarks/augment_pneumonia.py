@@ -35,22 +35,31 @@ def load(path, keep_normal=0.10, seed=0):
 
 
 def samplers(seed):
-    tuned = DCGANEstimator(
-        epochs=60,
-        loss="hinge",
-        generator_width=32,
-        discriminator_width=32,
-        batch_size=32,
-        max_time=240.0,
-    )
+    def small_data_gan(**params):
+        """DiffAugment + EMA + hinge/SN: the recipe for a hundred images."""
+        return DCGANEstimator(
+            epochs=200,
+            loss="hinge",
+            generator_width=32,
+            discriminator_width=32,
+            batch_size=32,
+            augment="color,translation,cutout",
+            ema_decay=0.999,
+            max_time=240.0,
+            **params,
+        )
+
     return {
         "none": None,
         "ros": RandomOverSampler(random_state=seed),
         "smote": SMOTE(random_state=seed),
         "conditional": SyntheticAugmenter(mode="conditional", random_state=seed),
         "per_class": SyntheticAugmenter(mode="per_class", random_state=seed),
-        "per_class_tuned": SyntheticAugmenter(
-            mode="per_class", estimator=tuned, random_state=seed
+        "per_class_diffaug": SyntheticAugmenter(
+            mode="per_class", estimator=small_data_gan(), random_state=seed
+        ),
+        "conditional_diffaug": SyntheticAugmenter(
+            mode="conditional", estimator=small_data_gan(), random_state=seed
         ),
     }
 

@@ -110,11 +110,11 @@ class AdversarialTrainer:
         caller decides when to synchronise.
         """
         n, device = real.shape[0], real.device
-        with torch.no_grad():
-            fake = self.generator(self._noise(n, device), labels)
+        # One generator forward serves both updates (as in the DCGAN reference).
+        fake = self.generator(self._noise(n, device), labels)
         # One discriminator call on real and fake together.
         both = None if labels is None else torch.cat([labels, labels])
-        logits = self._judge(torch.cat([real, fake]), both)
+        logits = self._judge(torch.cat([real, fake.detach()]), both)
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = discriminator_loss(
             self.loss,
@@ -127,9 +127,7 @@ class AdversarialTrainer:
         d_loss.backward()
         self.discriminator_optimizer.step()
 
-        fake_logits_g = self._judge(
-            self.generator(self._noise(n, device), labels), labels
-        )
+        fake_logits_g = self._judge(fake, labels)
         g_loss = generator_loss(self.loss, fake_logits_g)
         self.generator_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()

@@ -1,0 +1,144 @@
+"""Images/s of a full adversarial step: skgan's trainer vs a hand-written loop.
+
+Both sides train the same networks (skgan's Generator/Discriminator) on the
+same data; the hand-written loop is the PyTorch DCGAN tutorial's: separate
+discriminator calls on real and fake, BCE, Adam. Runs are interleaved in one
+process and the median ratio is printed, with the achieved FLOP rate as a
+share of this machine's single-precision matmul rate.
+
+Run:  python benchmarks/train_step.py [--repeats 7] [--threads 2]
+"""
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from skgan.nn import AdversarialTrainer, Discriminator, Generator, auto_depth
+
+LAYOUTS = {
+    # name: (channels, height, width, batch, width of G and D)
+    "textbook 64x64 RGB": (3, 64, 64, 64, 64),
+    "28x28 gray": (1, 28, 28, 64, 64),
+}
+
+
+def networks(channels, height, width, net_width, seed=0):
+    torch.manual_seed(seed)
+    depth = auto_depth(height, width)
+    generator = Generator(
+        100,
+        (channels, height, width),
+        width=net_width,
+        depth=depth,
+        first_stage="transposed",
+        upsampling="transposed",
+    )
+    discriminator = Discriminator(
+        (channels, height, width), width=net_width, depth=depth, spectral_norm=False
+    )
+    return generator, discriminator
+
+
+def adam(module):
+    return torch.optim.Adam(module.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+
+def skgan_step_fn(channels, height, width, net_width, data):
+    generator, discriminator = networks(channels, height, width, net_width)
+    trainer = AdversarialTrainer(
+        generator, discriminator, adam(generator), adam(discriminator), noise_dim=100
+    )
+    return lambda: trainer.run_epoch(data, data.shape[0])
+
+
+def handwritten_step_fn(channels, height, width, net_width, data):
+    generator, discriminator = networks(channels, height, width, net_width)
+    opt_g, opt_d = adam(generator), adam(discriminator)
+    criterion = nn.BCEWithLogitsLoss()
+
+    def step():
+        n = data.shape[0]
+        real = data[torch.randperm(n)]
+        discriminator.zero_grad()
+        loss_real = criterion(discriminator(real), torch.ones(n))
+        fake = generator(torch.randn(n, 100))
+        loss_fake = criterion(discriminator(fake.detach()), torch.zeros(n))
+        (loss_real + loss_fake).backward()
+        opt_d.step()
+        generator.zero_grad()
+        criterion(discriminator(fake), torch.ones(n)).backward()
+        opt_g.step()
+
+    return step
+
+
+def step_flops(channels, height, width, net_width, data):
+    step = handwritten_step_fn(channels, height, width, net_width, data)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    return counter.get_total_flops()
+
+
+def matmul_rate(size=2048, repeats=5):
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / min(times)
+
+
+def timed(step, n_steps):
+    start = time.perf_counter()
+    for _ in range(n_steps):
+        step()
+    return (time.perf_counter() - start) / n_steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    peak = matmul_rate()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{args.threads} threads; fp32 matmul {peak / 1e9:.1f} GFLOP/s"
+    )
+    print(
+        f"{'layout':20s} {'skgan img/s':>12s} {'hand img/s':>11s} {'ratio':>6s} "
+        f"{'GFLOP/s':>8s} {'% matmul':>9s}"
+    )
+    for name, (c, h, w, batch, net_width) in LAYOUTS.items():
+        data = torch.rand(batch, c, h, w) * 2 - 1
+        ours = skgan_step_fn(c, h, w, net_width, data)
+        theirs = handwritten_step_fn(c, h, w, net_width, data)
+        ours(), theirs()  # warm-up
+        ratios, our_times = [], []
+        for _ in range(args.repeats):
+            t_ours = timed(ours, args.steps)
+            t_theirs = timed(theirs, args.steps)
+            ratios.append(t_theirs / t_ours)
+            our_times.append(t_ours)
+        t = statistics.median(our_times)
+        flops = step_flops(c, h, w, net_width, data)
+        rate = flops / t
+        hand = batch / (t * statistics.median(ratios))
+        print(
+            f"{name:20s} {batch / t:12.1f} {hand:11.1f} {statistics.median(ratios):6.3f} "
+            f"{rate / 1e9:8.1f} {100 * rate / peak:8.1f}%"
+        )
+
+
+if __name__ == "__main__":
+    main()
