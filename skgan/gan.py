@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
 import time
 import warnings
 from numbers import Integral, Real
@@ -66,6 +67,10 @@ class DCGANEstimator(BaseEstimator):
         Length of the generator's latent vector.
     epochs : int, default=25
         Passes over the training images per call to ``fit``.
+    steps : int, default=None
+        Train for exactly this many updates (batches) per call to ``fit``
+        instead of ``epochs``: the natural unit for small sets, where an epoch
+        is one or two steps. The last epoch may stop part-way.
     batch_size : int, default=64
         Images per step (smaller sets use all images in one step).
     generator_lr, discriminator_lr : float, default=2e-4
@@ -185,6 +190,7 @@ class DCGANEstimator(BaseEstimator):
     _parameter_constraints: dict = {
         "noise_dim": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
+        "steps": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "generator_lr": [Interval(Real, 0, None, closed="neither")],
         "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
@@ -224,6 +230,7 @@ class DCGANEstimator(BaseEstimator):
         noise_dim=100,
         *,
         epochs=25,
+        steps=None,
         batch_size=64,
         generator_lr=2e-4,
         discriminator_lr=2e-4,
@@ -254,6 +261,7 @@ class DCGANEstimator(BaseEstimator):
     ):
         self.noise_dim = noise_dim
         self.epochs = epochs
+        self.steps = steps
         self.batch_size = batch_size
         self.generator_lr = generator_lr
         self.discriminator_lr = discriminator_lr
@@ -351,7 +359,7 @@ class DCGANEstimator(BaseEstimator):
         classes = self._check_labels(X, y, fitted=keep)
         if not keep:
             self._initialize(layout, pairs, classes)
-        self._train(X, self._encode(y), self.epochs, pairs)
+        self._train(X, self._encode(y), self.epochs, pairs, steps=self.steps)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -533,7 +541,8 @@ class DCGANEstimator(BaseEstimator):
         self._rng_state = snapshot["_rng_state"]
         self._ema_updates = snapshot["_ema_updates"]
 
-    def _train(self, X, labels, n_epochs, pairs):
+    def _train(self, X, labels, n_epochs, pairs, steps=None):
+        """Train for ``n_epochs`` epochs, or ``steps`` updates when given."""
         betas, real_label, policy = pairs
         if labels is not None:
             counts = np.bincount(labels, minlength=len(self.classes_))
@@ -565,12 +574,17 @@ class DCGANEstimator(BaseEstimator):
             None if self.max_time is None else time.perf_counter() + self.max_time
         )
         last_good = self._snapshot()
+        steps_left = steps
         try:
-            for _ in range(n_epochs):
+            for _ in itertools.count() if steps else range(n_epochs):
                 start = time.perf_counter()
                 with isolated_rng(self._rng_state, self.device_) as rng_state:
                     stats = trainer.run_epoch(
-                        data, batch_size, labels=labels, deadline=deadline
+                        data,
+                        batch_size,
+                        labels=labels,
+                        deadline=deadline,
+                        max_steps=steps_left,
                     )
                     self._rng_state = rng_state()
                 if ema is not None:
@@ -579,6 +593,10 @@ class DCGANEstimator(BaseEstimator):
                 last_good = self._snapshot()
                 for callback in self.callbacks or ():
                     callback(self, record)
+                if steps_left is not None:
+                    steps_left -= stats["n_steps"]
+                    if steps_left <= 0:
+                        break
                 if deadline is not None and time.perf_counter() >= deadline:
                     if self.verbose:
                         print(f"max_time={self.max_time}s reached; training stopped.")

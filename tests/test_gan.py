@@ -457,3 +457,14 @@ def test_bad_augmentation_policy_is_refused_before_training(digits):
     with pytest.raises(ValueError, match="Unknown augmentation"):
         gan.fit(digits)
     assert not hasattr(gan, "generator_")
+
+
+def test_steps_counts_updates_not_epochs(digits):
+    small = digits[:40]  # 2 steps per epoch at batch_size=16
+    gan = tiny_gan(steps=7, epochs=1).fit(small)
+    assert sum(r["n_steps"] for r in gan.history_) == 7
+    assert [r["completed"] for r in gan.history_] == [True, True, True, False]
+    # Warm starts add their own steps; steps overrides epochs.
+    warm = tiny_gan(steps=3, epochs=50, warm_start=True).fit(small)
+    warm.set_params(steps=4).fit(small)
+    assert sum(r["n_steps"] for r in warm.history_) == 7

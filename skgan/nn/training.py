@@ -145,14 +145,17 @@ class AdversarialTrainer:
                 ]
             ).float()
 
-    def run_epoch(self, data, batch_size, *, labels=None, deadline=None):
+    def run_epoch(
+        self, data, batch_size, *, labels=None, deadline=None, max_steps=None
+    ):
         """One pass over ``data`` (an ``(n, C, H, W)`` tensor) in shuffled batches.
 
         ``labels``, an ``(n,)`` tensor of class indices, makes the step conditional.
 
         Batches have between ``batch_size`` and ``2 * batch_size - 1`` images
         (the remainder is spread, never a batch of one). Stops early, after a
-        whole step, once ``time.perf_counter()`` passes ``deadline``.
+        whole step, once ``time.perf_counter()`` passes ``deadline`` or after
+        ``max_steps`` steps.
 
         Returns
         -------
@@ -186,7 +189,8 @@ class AdversarialTrainer:
             totals[2:] += stats[2:]
             n_steps += 1
             n_seen += index.numel()
-            if deadline is not None and time.perf_counter() >= deadline:
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if out_of_time or n_steps == max_steps:
                 completed = n_seen == n
                 break
         d_loss, g_loss, real_ok, fake_ok = totals.tolist()
