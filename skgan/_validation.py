@@ -42,7 +42,13 @@ def precheck_images(X, *, name="X"):
             f"{name}.toarray()."
         )
     if isinstance(X, (list, tuple)):
-        X = np.asarray(X)
+        try:
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} is a ragged nested sequence: its rows have different "
+                "lengths. Pass a rectangular array of images."
+            ) from exc
     if not (hasattr(X, "__array__") or hasattr(X, "__array_namespace__")):
         raise TypeError(
             f"{name} must be an array-like of images, got {type(X).__name__}. "
@@ -56,11 +62,19 @@ def precheck_images(X, *, name="X"):
                 f"Complex data not supported: {name} has dtype {dtype}; images "
                 "must be real-valued. Take the real part or np.abs first."
             )
-        if dtype.kind in "USV":
+        if dtype.kind in "USVmM":
             raise TypeError(
                 f"{name} has non-numeric dtype {dtype}; images must be numbers "
                 f"(uint8 or float). Convert it with {name}.astype(float)."
             )
+        if dtype.kind == "O":
+            try:
+                X = np.asarray(X).astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"{name} has dtype object with non-numeric entries ({exc}); "
+                    f"images must be numbers. Convert them with {name}.astype(float)."
+                ) from exc
     ndim = len(np.shape(X))
     if ndim not in (2, 3, 4):
         raise ValueError(
@@ -68,6 +82,11 @@ def precheck_images(X, *, name="X"):
             "(n_samples, height, width) or (n_samples, height, width, channels); "
             f"got an array of shape {np.shape(X)}."
             + (f" Reshape a single image with {name}[None]." if ndim == 1 else "")
+        )
+    if 0 in np.shape(X)[1:]:
+        raise ValueError(
+            f"{name} holds images of shape {np.shape(X)[1:]} without pixels; every "
+            "image dimension must be at least 1."
         )
     return X
 
@@ -254,12 +273,18 @@ def infer_layout(X, image_shape=None):
     """Build the :class:`ImageLayout` of a validated array ``X``."""
     shape = infer_image_shape(X.shape[1:], image_shape)
     dtype = X.dtype if X.dtype.kind in "biuf" else np.dtype(np.float64)
+    low, high = float(np.min(X)), float(np.max(X))
+    if max(abs(low), abs(high)) > np.finfo(np.float32).max / 4:
+        raise ValueError(
+            f"X has values from {low:g} to {high:g}, beyond the float32 range the "
+            "networks compute in. Rescale X, e.g. to [0, 1]."
+        )
     return ImageLayout(
         sample_shape=tuple(X.shape[1:]),
         image_shape=shape,
         dtype=np.dtype(dtype),
-        data_min=float(np.min(X)),
-        data_max=float(np.max(X)),
+        data_min=low,
+        data_max=high,
     )
 
 

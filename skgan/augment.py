@@ -203,6 +203,13 @@ class SyntheticAugmenter(BaseOverSampler):
             return model.sample(
                 len(wanted), y=wanted, random_state=rng.randint(np.iinfo(np.int32).max)
             )
+        for label in targets:
+            if np.sum(y == label) < 2:
+                raise ValueError(
+                    f"class {label!r} has {np.sum(y == label)} image; "
+                    'mode="per_class" needs at least 2 images per class: use '
+                    'mode="conditional".'
+                )
         images, labels = [], []
         for label, n in targets.items():
             model = clone(template).set_params(

@@ -37,6 +37,30 @@ from .nn import (
 
 __all__ = ["DCGANEstimator"]
 
+
+def _unique_labels(y, name):
+    """Sorted unique labels of ``y``, refusing NaN and mixed label types."""
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    try:
+        return np.unique(y)
+    except TypeError as exc:
+        raise TypeError(
+            f"{name} mixes labels of different types ({exc}); use one type, e.g. "
+            f"{name}.astype(str)."
+        ) from exc
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # Adam keeps lr as float32
+_INTEGER_PARAMETERS = (
+    "noise_dim",
+    "epochs",
+    "steps",
+    "batch_size",
+    "generator_width",
+    "discriminator_width",
+    "depth",
+)
 # Images generated per forward pass in ``sample``; bounds activation memory.
 SAMPLE_BATCH_SIZE = 256
 # Fitted attributes holding torch objects, serialised with torch.save on pickling.
@@ -192,8 +216,8 @@ class DCGANEstimator(BaseEstimator):
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "steps": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "generator_lr": [Interval(Real, 0, None, closed="neither")],
-        "discriminator_lr": [Interval(Real, 0, None, closed="neither")],
+        "generator_lr": [Interval(Real, 0, _FLOAT32_MAX, closed="right")],
+        "discriminator_lr": [Interval(Real, 0, _FLOAT32_MAX, closed="right")],
         "betas": [tuple, list],
         "loss": [StrOptions(set(LOSSES))],
         "real_label": [Interval(Real, 0, 1, closed="both"), tuple, list],
@@ -304,6 +328,15 @@ class DCGANEstimator(BaseEstimator):
 
         Returns ``(betas, real_label_range, augmentation_policy)``.
         """
+        for name in _INTEGER_PARAMETERS:
+            if isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be an int, got {getattr(self, name)!r}.")
+        for index, callback in enumerate(self.callbacks or ()):
+            if not callable(callback):
+                raise TypeError(
+                    "callbacks must be callables called as callback(estimator, "
+                    f"record); callbacks[{index}] is {callback!r}."
+                )
         betas = tuple(self.betas)
         if len(betas) != 2 or not all(
             isinstance(b, Real) and 0 <= b < 1 for b in betas
@@ -320,6 +353,7 @@ class DCGANEstimator(BaseEstimator):
             )
         if real[0] > real[1]:
             raise ValueError(f"real_label=(low, high) needs low <= high, got {real}.")
+        betas = tuple(float(b) for b in betas)
         return betas, (float(real[0]), float(real[1])), parse_policy(self.augment)
 
     def _validate_images(self, X, *, reset):
@@ -404,15 +438,13 @@ class DCGANEstimator(BaseEstimator):
             raise ValueError(
                 f"X has {X.shape[0]} images but y has {len(y)} labels; they must match."
             )
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinity; labels must be finite.")
         if fitted:
             self._encode(y)  # raises on labels the model does not know
             return self.classes_
-        seen = np.unique(y)
+        seen = _unique_labels(y, "y")
         if classes is None:
             return seen
-        classes = np.unique(column_or_1d(classes))
+        classes = _unique_labels(column_or_1d(classes), "classes")
         unknown = np.setdiff1d(seen, classes)
         if unknown.size:
             raise ValueError(
@@ -424,13 +456,23 @@ class DCGANEstimator(BaseEstimator):
         """Class indices of labels ``y`` (None for an unconditional model)."""
         if not self.conditional or y is None:
             return None
-        y = column_or_1d(y)
-        index = np.searchsorted(self.classes_, y)
-        index = np.clip(index, 0, len(self.classes_) - 1)
-        unknown = self.classes_[index] != y
-        if unknown.any():
+        try:
+            y = column_or_1d(y)
+        except ValueError as exc:
             raise ValueError(
-                f"Labels {np.unique(y[unknown]).tolist()} were not seen at fit time; "
+                f"y must be one label or a 1d array of labels ({exc})."
+            ) from exc
+        lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
+        index, unknown = np.empty(len(y), dtype=np.intp), []
+        for position, label in enumerate(y.tolist()):
+            try:
+                index[position] = lookup[label]
+            except (KeyError, TypeError):  # TypeError: unhashable label
+                unknown.append(label)
+        if unknown:
+            shown = list(dict.fromkeys(map(repr, unknown)))[:10]
+            raise ValueError(
+                f"Labels [{', '.join(shown)}] were not seen at fit time; "
                 f"this model knows the classes {self.classes_.tolist()}."
             )
         return index
@@ -736,9 +778,17 @@ class DCGANEstimator(BaseEstimator):
             return None
         if y is None:
             return rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
-        if np.ndim(y) == 0:
-            return np.repeat(self._encode(np.asarray([y])), n_samples)
+        try:
+            scalar = np.ndim(y) == 0
+        except ValueError as exc:
+            raise ValueError(
+                f"y must be one label or a 1d array of labels ({exc})."
+            ) from exc
+        if scalar:
+            return np.repeat(self._encode(np.asarray([y], dtype=object)), n_samples)
         labels = self._encode(y)
+        if len(labels) == 0:
+            raise ValueError("y is empty; pass at least one label.")
         if n_samples not in (1, len(labels)):
             raise ValueError(
                 f"n_samples={n_samples} but y holds {len(labels)} labels: give one "
