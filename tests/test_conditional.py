@@ -121,7 +121,7 @@ def test_conditional_samples_are_recognised_as_their_class(digits):
     keep = np.isin(y, ["zero", "one", "seven"])
     gan = DCGANEstimator(
         conditional=True,
-        epochs=20,
+        epochs=30,
         loss="hinge",
         generator_width=16,
         discriminator_width=16,
@@ -130,5 +130,5 @@ def test_conditional_samples_are_recognised_as_their_class(digits):
     ).fit(X[keep], y[keep])
     samples, labels = gan.sample(300, random_state=1)
     classifier = LogisticRegression(max_iter=3000).fit(X[keep], y[keep])
-    # Chance is 1/3; measured 0.9+ for these settings.
+    # Chance is 1/3; measured 0.937 with these settings (0.52 at 20 epochs).
     assert np.mean(classifier.predict(samples) == labels) > 0.75
