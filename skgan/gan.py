@@ -842,6 +842,46 @@ class DCGANEstimator(BaseEstimator):
 
     # ------------------------------------------------------------- persistence
 
+    def save(self, path):
+        """Write the model to a safe, versioned ``.skgan`` file.
+
+        Parameters as JSON and weights as tensors read back with
+        ``torch.load(weights_only=True)``: loading never runs code, unlike
+        pickle. See :func:`skgan.persistence.save_model`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File to write (atomically).
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        from .persistence import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.skgan`` file.
+        device : str or torch.device, default=None
+            Where to put the networks; None uses the saved device, or the CPU
+            when that accelerator is missing here.
+
+        Returns
+        -------
+        estimator : DCGANEstimator
+        """
+        from .persistence import load_model
+
+        return load_model(path, device=device, estimator_class=cls)
+
     def __getstate__(self):
         state = dict(super().__getstate__())  # object's is the live __dict__
         if "generator_" in state:

@@ -508,3 +508,19 @@ def test_damaged_files_raise_value_error_or_load(saved, data):
         assert isinstance(loaded, DCGANEstimator)
     finally:
         saved.write_bytes(original)
+
+
+def test_estimator_save_and_load_methods(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from skgan import DCGANEstimator
+
+    X, y = load_digits(return_X_y=True)
+    gan = tiny_gan(conditional=True, ema_decay=0.9).fit(X, y)
+    path = gan.save(tmp_path / "digits.skgan")
+    loaded = DCGANEstimator.load(path)
+    assert isinstance(loaded, DCGANEstimator)
+    for got, want in zip(
+        loaded.sample(6, random_state=0), gan.sample(6, random_state=0)
+    ):
+        np.testing.assert_array_equal(got, want)
