@@ -152,7 +152,9 @@ class DCGANEstimator(BaseEstimator):
     feature_extractor : "inception", callable, transformer or None, default="inception"
         Feature space of the Fréchet distance used by :meth:`score` (see
         :func:`skgan.metrics.frechet_inception_distance`); None compares raw
-        pixels.
+        pixels. Wrap a fitted transformer in
+        :class:`sklearn.frozen.FrozenEstimator` so that ``clone`` (e.g. in
+        ``GridSearchCV``) keeps it fitted.
     callbacks : list of callable, default=None
         Each is called as ``callback(estimator, record)`` after every epoch,
         ``record`` being that epoch's entry of ``history_``.
@@ -724,8 +726,8 @@ class DCGANEstimator(BaseEstimator):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, *X_fit.shape[1:])
-            Generated images.
+        X : ndarray of shape (n_samples, ...)
+            Generated images, with the per-sample shape of the training X.
         y : ndarray of shape (n_samples,)
             Their class labels; returned, as by
             :meth:`sklearn.mixture.GaussianMixture.sample`, by conditional
