@@ -112,8 +112,9 @@ def main():
     torch.set_num_threads(args.threads)
     peak = matmul_rate()
     print(
-        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{args.threads} threads; fp32 matmul {peak / 1e9:.1f} GFLOP/s"
+        f"machine: {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, {args.threads} threads; "
+        f"fp32 matmul {peak / 1e9:.1f} GFLOP/s"
     )
     print(
         f"{'layout':20s} {'skgan img/s':>12s} {'hand img/s':>11s} {'ratio':>6s} "
@@ -135,7 +136,8 @@ def main():
         rate = flops / t
         hand = batch / (t * statistics.median(ratios))
         print(
-            f"{name:20s} {batch / t:12.1f} {hand:11.1f} {statistics.median(ratios):6.3f} "
+            f"{name:20s} {batch / t:12.1f} {hand:11.1f} "
+            f"{statistics.median(ratios):6.3f} "
             f"{rate / 1e9:8.1f} {100 * rate / peak:8.1f}%"
         )
 
