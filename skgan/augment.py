@@ -27,18 +27,23 @@ __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
 def default_augmentation_estimator():
     """The GAN ``SyntheticAugmenter`` uses when given none.
 
-    A hinge-loss DCGAN with spectral normalisation, sized to train on a few
-    thousand 28x28 images within minutes on a laptop CPU: 30 epochs, capped at
-    240 seconds of training per model.
+    Small-data settings: a fixed number of updates (1,500, whatever the class
+    size: a rare class of a hundred images is only a few steps per epoch),
+    hinge loss with spectral normalisation, DiffAugment (translation, cutout)
+    and a moving average of the generator. Narrow networks keep a 28x28 model
+    to a few minutes on a laptop CPU; ``max_time=420`` seconds bounds a model's
+    training on a slow or busy machine (only then do results depend on speed).
     """
     return DCGANEstimator(
         noise_dim=100,
-        epochs=30,
-        batch_size=64,
+        steps=1500,
+        batch_size=32,
         loss="hinge",
-        generator_width=32,
-        discriminator_width=32,
-        max_time=240.0,
+        generator_width=16,
+        discriminator_width=16,
+        augment="translation,cutout",
+        ema_decay=0.999,
+        max_time=420.0,
     )
 
 
@@ -63,10 +68,13 @@ class SyntheticAugmenter(BaseOverSampler):
         :func:`default_augmentation_estimator`. Its ``conditional`` parameter is
         set according to ``mode``.
 
-    mode : {{"conditional", "per_class"}}, default="conditional"
+    mode : {{"per_class", "conditional"}}, default="per_class"
+        ``"per_class"`` trains one unconditional GAN on each class that needs
+        new images (the default: it measured better on scarce PneumoniaMNIST,
+        balanced accuracy 0.80 vs 0.70, see ``benchmarks/augment_pneumonia.py``);
         ``"conditional"`` trains one class-conditional GAN on all classes, so
-        rare classes borrow structure from common ones; ``"per_class"`` trains
-        one unconditional GAN on each class that needs new images.
+        rare classes borrow structure from common ones, at the cost of
+        training on every image.
 
     {random_state}
 
@@ -110,7 +118,7 @@ class SyntheticAugmenter(BaseOverSampler):
         *,
         sampling_strategy="auto",
         estimator=None,
-        mode="conditional",
+        mode="per_class",
         random_state=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
