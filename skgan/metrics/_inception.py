@@ -56,10 +56,11 @@ def tf1_resize_bilinear(images, size):
     x_lo, x_hi, dx = axis(in_w, out_w)
     # Horizontal pass on the input rows (TF1 interpolates each of the two source
     # rows horizontally, then vertically: the same operations, done once per row).
-    left = images.index_select(3, x_lo)
-    rows = left + (images.index_select(3, x_hi) - left) * dx.view(1, 1, 1, out_w)
-    top = rows.index_select(2, y_lo)
-    out = rows.index_select(2, y_hi)
+    # (Advanced indexing: index_select on a middle dimension is far slower.)
+    left = images[..., x_lo]
+    rows = left + (images[..., x_hi] - left) * dx.view(1, 1, 1, out_w)
+    top = rows[:, :, y_lo]
+    out = rows[:, :, y_hi]
     out -= top
     out *= dy.view(1, 1, out_h, 1)
     out += top
