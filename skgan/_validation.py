@@ -83,7 +83,8 @@ def precheck_images(X, *, name="X"):
             f"got an array of shape {np.shape(X)}."
             + (f" Reshape a single image with {name}[None]." if ndim == 1 else "")
         )
-    if 0 in np.shape(X)[1:]:
+    # (n, 0) is check_array's "0 feature(s)" case; here images without pixels.
+    if ndim > 2 and 0 in np.shape(X)[1:]:
         raise ValueError(
             f"{name} holds images of shape {np.shape(X)[1:]} without pixels; every "
             "image dimension must be at least 1."
@@ -249,11 +250,13 @@ class ImageLayout:
 
     def to_model(self, X):
         """Map user images to float32 ``(n, C, H, W)`` in ``[-1, 1]``."""
-        nhwc = to_nhwc(X, self.image_shape).astype(np.float32, copy=False)
+        # float64 arithmetic: a small span far from zero (900 +- 0.01) would
+        # lose its precision in float32 before the subtraction.
+        nhwc = to_nhwc(X, self.image_shape).astype(np.float64)
         span = self.data_max - self.data_min
         scale = 2.0 / span if span > 0 else 0.0
-        out = (nhwc - np.float32(self.data_min)) * np.float32(scale) - np.float32(1.0)
-        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+        out = (nhwc - self.data_min) * scale - 1.0
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
 
     def from_model(self, images):
         """Map float ``(n, C, H, W)`` in ``[-1, 1]`` back to the user's layout."""

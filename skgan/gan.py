@@ -834,12 +834,19 @@ class DCGANEstimator(BaseEstimator):
             return -frechet_inception_distance(
                 real_features, fake_features, feature_extractor=None
             )
+        if X.dtype == np.uint8:
+            data_range = None  # the nominal 0..255, as in published FIDs
+        else:  # held-out images may stray outside the training range
+            data_range = (
+                min(layout.data_min, float(X.min())),
+                max(layout.data_max, float(X.max())),
+            )
         return -frechet_inception_distance(
             X,
             fake,
             feature_extractor=self.feature_extractor,
             image_shape=layout.image_shape,
-            data_range=(layout.data_min, layout.data_max),
+            data_range=data_range,
         )
 
     # ------------------------------------------------------------- persistence

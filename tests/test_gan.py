@@ -468,3 +468,15 @@ def test_steps_counts_updates_not_epochs(digits):
     warm = tiny_gan(steps=3, epochs=50, warm_start=True).fit(small)
     warm.set_params(steps=4).fit(small)
     assert sum(r["n_steps"] for r in warm.history_) == 7
+
+
+def test_score_with_a_feature_extractor_and_held_out_range(digits):
+    """score() maps images to features; held-out values may exceed the fit range."""
+    gan = tiny_gan(feature_extractor=lambda images: images.reshape(len(images), -1))
+    gan.fit(digits[:1000] * 0.5)  # training range 0..8
+    held_out = digits[1000:1400]  # range 0..16
+    score = gan.score(held_out)
+    assert np.isfinite(score) and score < 0
+    uint8 = tiny_gan(feature_extractor=lambda images: images.reshape(len(images), -1))
+    images = (digits * 10).astype(np.uint8)  # values 0..160, scored on 0..255
+    assert np.isfinite(uint8.fit(images).score(images[:300]))
