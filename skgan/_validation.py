@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_array
 __all__ = [
     "ImageLayout",
     "check_image_array",
+    "check_numeric_values",
     "check_sample_count",
     "infer_image_shape",
     "infer_layout",
@@ -30,42 +31,31 @@ __all__ = [
 ]
 
 
-def precheck_images(X, *, name="X"):
-    """Reject, with a message naming the fix, what ``check_array`` reports obscurely.
+def check_numeric_values(X, *, name="X", what="images"):
+    """Reject ragged lists and non-numeric or complex values, naming the fix.
 
-    Sparse matrices, non-array objects, strings, complex numbers and arrays
-    that are not 2-, 3- or 4-dimensional. Returns ``X`` (lists become arrays).
+    What NumPy and ``check_array`` would report obscurely. Returns ``X``
+    (lists become arrays, object arrays of numbers float64).
     """
-    if sparse.issparse(X):
-        raise TypeError(
-            f"{name} is a sparse matrix; images must be dense. Convert it with "
-            f"{name}.toarray()."
-        )
     if isinstance(X, (list, tuple)):
         try:
             X = np.asarray(X)
         except ValueError as exc:
             raise ValueError(
                 f"{name} is a ragged nested sequence: its rows have different "
-                "lengths. Pass a rectangular array of images."
+                f"lengths. Pass a rectangular array of {what}."
             ) from exc
-    if not (hasattr(X, "__array__") or hasattr(X, "__array_namespace__")):
-        raise TypeError(
-            f"{name} must be an array-like of images, got {type(X).__name__}. "
-            "Pass a NumPy array of shape (n_samples, n_features), "
-            "(n_samples, height, width) or (n_samples, height, width, channels)."
-        )
     dtype = getattr(X, "dtype", None)
     if isinstance(dtype, np.dtype):
         if dtype.kind == "c":
             raise ValueError(
-                f"Complex data not supported: {name} has dtype {dtype}; images "
+                f"Complex data not supported: {name} has dtype {dtype}; {what} "
                 "must be real-valued. Take the real part or np.abs first."
             )
         if dtype.kind in "USVmM":
             raise TypeError(
-                f"{name} has non-numeric dtype {dtype}; images must be numbers "
-                f"(uint8 or float). Convert it with {name}.astype(float)."
+                f"{name} has non-numeric dtype {dtype}; {what} must be numbers. "
+                f"Convert it with {name}.astype(float)."
             )
         if dtype.kind == "O":
             try:
@@ -73,8 +63,34 @@ def precheck_images(X, *, name="X"):
             except (TypeError, ValueError) as exc:
                 raise TypeError(
                     f"{name} has dtype object with non-numeric entries ({exc}); "
-                    f"images must be numbers. Convert them with {name}.astype(float)."
+                    f"{what} must be numbers. Convert them with {name}.astype(float)."
                 ) from exc
+    return X
+
+
+def precheck_images(X, *, name="X"):
+    """Reject, with a message naming the fix, what ``check_array`` reports obscurely.
+
+    Sparse matrices, non-array objects, ragged lists, non-numeric or complex
+    values, and arrays that are not 2-, 3- or 4-dimensional. Returns ``X``
+    (lists become arrays).
+    """
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix; images must be dense. Convert it with "
+            f"{name}.toarray()."
+        )
+    if not (
+        isinstance(X, (list, tuple))
+        or hasattr(X, "__array__")
+        or hasattr(X, "__array_namespace__")
+    ):
+        raise TypeError(
+            f"{name} must be an array-like of images, got {type(X).__name__}. "
+            "Pass a NumPy array of shape (n_samples, n_features), "
+            "(n_samples, height, width) or (n_samples, height, width, channels)."
+        )
+    X = check_numeric_values(X, name=name)
     ndim = len(np.shape(X))
     if ndim not in (2, 3, 4):
         raise ValueError(

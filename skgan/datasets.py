@@ -47,6 +47,12 @@ _RESAMPLING = {
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 
+def _check_flag(value, name):
+    """Refuse truthy non-bools such as ``"no"`` for a True/False parameter."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+
+
 def _check_size(size):
     """Return ``size`` as ``(height, width)`` or ``None``."""
     if size is None:
@@ -226,6 +232,8 @@ def load_image_folder(
         raise ValueError(
             f"color_mode must be 'grayscale' or 'rgb', got {color_mode!r}."
         )
+    _check_flag(deduplicate, "deduplicate")
+    _check_flag(return_X_y, "return_X_y")
     size = _check_size(size)
     if interpolation not in _RESAMPLING:
         raise ValueError(
@@ -841,6 +849,8 @@ def fetch_medmnist(
     >>> X.shape  # doctest: +SKIP
     (4708, 784)
     """
+    _check_flag(download_if_missing, "download_if_missing")
+    _check_flag(return_X_y, "return_X_y")
     if isinstance(size, bool) or size not in _MEDMNIST_SIZES:
         raise ValueError(f"size must be one of {_MEDMNIST_SIZES}, got {size!r}.")
     if split not in _SPLITS:

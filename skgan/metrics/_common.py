@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from .._validation import check_numeric_values
+
 __all__ = [
     "SmallSampleWarning",
     "check_features",
@@ -32,12 +34,9 @@ def check_features(X, *, name, min_samples=1):
         raise TypeError(
             f"{name} must be a 2-D array of features, got {type(X).__name__}."
         )
+    X = check_numeric_values(X, name=name, what="features")
     arr = np.asarray(X) if not hasattr(X, "iloc") else X
     dtype = getattr(arr, "dtype", None)
-    if dtype is not None and dtype.kind in "USV":
-        raise TypeError(f"{name} has non-numeric dtype {dtype}.")
-    if dtype is not None and dtype.kind == "c":
-        raise ValueError(f"{name} has complex dtype {dtype}; features must be real.")
     ndim = getattr(arr, "ndim", 2)
     if ndim != 2:
         raise ValueError(

@@ -121,9 +121,7 @@ def _prepare(X, *, name, kind, image_shape, data_range, min_samples):
     xmin, xmax = float(np.min(X)), float(np.max(X))
     tol = _RANGE_RTOL * (high - low)
     if xmin < low - tol or xmax > high + tol:
-        how = "was given" if given is not None else (
-            f"is assumed for {X.dtype} images"
-        )
+        how = "was given" if given is not None else (f"is assumed for {X.dtype} images")
         raise ValueError(
             f"{name} has values in [{xmin:g}, {xmax:g}], outside the data range "
             f"({low:g}, {high:g}) that {how}. Pass data_range=(min, max), the "
@@ -192,8 +190,9 @@ def _inception_network(weights_path, device, verbose):
 
     path = find_inception_weights(weights_path, verbose=verbose)
     info = path.stat()
-    return _cached_inception(str(path), (info.st_mtime_ns, info.st_size),
-                             str(resolve_device(device)))
+    return _cached_inception(
+        str(path), (info.st_mtime_ns, info.st_size), str(resolve_device(device))
+    )
 
 
 class _Progress:
@@ -220,8 +219,11 @@ class _Progress:
 
 def _as_2d_numpy(out, n_expected, what):
     if isinstance(out, torch.Tensor):
-        out = out.detach().to("cpu", torch.float32 if out.is_floating_point()
-                               else torch.float64).numpy()
+        out = (
+            out.detach()
+            .to("cpu", torch.float32 if out.is_floating_point() else torch.float64)
+            .numpy()
+        )
     if hasattr(out, "toarray"):
         out = out.toarray()
     out = np.asarray(out)
@@ -282,8 +284,17 @@ def _extract(images, kind, obj, *, output="pool", batch_size, device, verbose):
 class _Extraction:
     """Validated inputs plus a resolved extractor: validate everything first."""
 
-    def __init__(self, feature_extractor, *, image_shape, data_range, batch_size,
-                 device, weights_path, verbose):
+    def __init__(
+        self,
+        feature_extractor,
+        *,
+        image_shape,
+        data_range,
+        batch_size,
+        device,
+        weights_path,
+        verbose,
+    ):
         self.kind, self.obj = _resolve_extractor(feature_extractor)
         self.image_shape, self.data_range = image_shape, data_range
         self.batch_size = check_int(batch_size, "batch_size")
@@ -293,23 +304,42 @@ class _Extraction:
         self.device, self.weights_path = device, weights_path
 
     def prepare(self, X, name, min_samples=1):
-        return _prepare(X, name=name, kind=self.kind, image_shape=self.image_shape,
-                        data_range=self.data_range, min_samples=min_samples)
+        return _prepare(
+            X,
+            name=name,
+            kind=self.kind,
+            image_shape=self.image_shape,
+            data_range=self.data_range,
+            min_samples=min_samples,
+        )
 
     def features(self, prepared, output="pool"):
         if self.kind == "none":
             return prepared
         if self.kind == "inception" and self.obj is None:
-            self.obj = _inception_network(self.weights_path, self.device,
-                                          self.verbose)
-        return _extract(prepared, self.kind, self.obj, output=output,
-                        batch_size=self.batch_size, device=self.device,
-                        verbose=self.verbose)
+            self.obj = _inception_network(self.weights_path, self.device, self.verbose)
+        return _extract(
+            prepared,
+            self.kind,
+            self.obj,
+            output=output,
+            batch_size=self.batch_size,
+            device=self.device,
+            verbose=self.verbose,
+        )
 
 
-def extract_features(images, *, feature_extractor="inception", image_shape=None,
-                     data_range=None, batch_size=64, device="auto",
-                     weights_path=None, verbose=0):
+def extract_features(
+    images,
+    *,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Compute features of images, in batches, for reuse across metrics.
 
     Parameters
@@ -343,7 +373,13 @@ default="inception"
     """
     if feature_extractor is None:
         raise ValueError("extract_features needs a feature_extractor, got None.")
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     return ex.features(ex.prepare(images, "images"))

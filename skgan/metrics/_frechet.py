@@ -103,8 +103,7 @@ class _Side:
             self._chol = None
             if self.cov is not None:
                 try:
-                    L = scipy.linalg.cholesky(self.cov, lower=True,
-                                              check_finite=False)
+                    L = scipy.linalg.cholesky(self.cov, lower=True, check_finite=False)
                 except np.linalg.LinAlgError:
                     L = None
                 d = self.cov.shape[0]
@@ -138,8 +137,9 @@ def _nuclear_norm(M):
     try:
         s = scipy.linalg.svdvals(M, check_finite=False)
     except np.linalg.LinAlgError:  # gesdd did not converge: use gesvd
-        s = scipy.linalg.svd(M, compute_uv=False, lapack_driver="gesvd",
-                             check_finite=False)
+        s = scipy.linalg.svd(
+            M, compute_uv=False, lapack_driver="gesvd", check_finite=False
+        )
     return float(np.sum(s))
 
 
@@ -156,8 +156,7 @@ def _trace_sqrt_product(side1, side2):
         L = side1.cholesky()
         if L is not None:
             M = L.T @ side2.cov @ L
-            w = scipy.linalg.eigh((M + M.T) / 2, eigvals_only=True,
-                                  check_finite=False)
+            w = scipy.linalg.eigh((M + M.T) / 2, eigvals_only=True, check_finite=False)
             if w[-1] > 0 and w[0] > _FAST_PATH_MIN_RATIO * w[-1]:
                 return float(np.sum(np.sqrt(w)))
     return _nuclear_norm(side1.factor() @ side2.factor().T)
@@ -187,8 +186,10 @@ def _frechet(a, b, names):
 
 def _validate_pair(a, b, names):
     a, b = _check_side(a, names[0]), _check_side(b, names[1])
-    width = (a.n_features if isinstance(a, FeatureStatistics) else a.shape[1],
-             b.n_features if isinstance(b, FeatureStatistics) else b.shape[1])
+    width = (
+        a.n_features if isinstance(a, FeatureStatistics) else a.shape[1],
+        b.n_features if isinstance(b, FeatureStatistics) else b.shape[1],
+    )
     if width[0] != width[1]:
         raise ValueError(
             f"{names[0]} has {width[0]} features per sample but {names[1]} has "
@@ -250,9 +251,18 @@ FeatureStatistics
 
 
 @fill_doc
-def frechet_inception_distance(real, fake, *, feature_extractor="inception",
-                               image_shape=None, data_range=None, batch_size=64,
-                               device="auto", weights_path=None, verbose=0):
+def frechet_inception_distance(
+    real,
+    fake,
+    *,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Fréchet Inception Distance (FID) between real and generated images.
 
     Parameters
@@ -284,12 +294,19 @@ def frechet_inception_distance(real, fake, *, feature_extractor="inception",
     >>> 0 < fid < 1
     True
     """
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     names = ("real", "fake")
     prepared = [
-        value if isinstance(value, FeatureStatistics)
+        value
+        if isinstance(value, FeatureStatistics)
         else ex.prepare(value, name, min_samples=2)
         for value, name in zip((real, fake), names)
     ]
@@ -308,9 +325,17 @@ def frechet_inception_distance(real, fake, *, feature_extractor="inception",
 
 
 @fill_doc
-def compute_reference_statistics(images, *, feature_extractor="inception",
-                                 image_shape=None, data_range=None, batch_size=64,
-                                 device="auto", weights_path=None, verbose=0):
+def compute_reference_statistics(
+    images,
+    *,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Feature statistics of a (real) image set, to reuse across FID calls.
 
     Parameters
@@ -335,7 +360,13 @@ def compute_reference_statistics(images, *, feature_extractor="inception",
     >>> compute_reference_statistics(feats, feature_extractor=None)
     FeatureStatistics(n_features=3, n_samples=100)
     """
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     return feature_statistics(ex.features(ex.prepare(images, "images", 2)))

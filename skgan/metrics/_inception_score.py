@@ -17,9 +17,18 @@ def _split_score(logits):
 
 
 @fill_doc
-def inception_score(images, *, n_splits=10, feature_extractor="inception",
-                    image_shape=None, data_range=None, batch_size=64,
-                    device="auto", weights_path=None, verbose=0):
+def inception_score(
+    images,
+    *,
+    n_splits=10,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Inception Score: ``exp(E_x KL(p(y|x) || p(y)))``, mean and std over splits.
 
     As in the original code, the class probabilities are the softmax of the
@@ -54,9 +63,15 @@ def inception_score(images, *, n_splits=10, feature_extractor="inception",
     (10.0, 0.0)
     """
     n_splits = check_int(n_splits, "n_splits")
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     prepared = ex.prepare(images, "images")
     if n_splits > len(prepared):
         raise ValueError(
@@ -67,7 +82,7 @@ def inception_score(images, *, n_splits=10, feature_extractor="inception",
     logits = check_features(logits, name="logits").astype(np.float64)
     n = len(logits)
     scores = [
-        _split_score(logits[i * n // n_splits:(i + 1) * n // n_splits])
+        _split_score(logits[i * n // n_splits : (i + 1) * n // n_splits])
         for i in range(n_splits)
     ]
     return float(np.mean(scores)), float(np.std(scores))

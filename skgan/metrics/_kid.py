@@ -46,10 +46,21 @@ def mmd2_unbiased(X, Y):
 
 
 @fill_doc
-def kernel_inception_distance(real, fake, *, n_subsets=100, subset_size=1000,
-                              random_state=0, feature_extractor="inception",
-                              image_shape=None, data_range=None, batch_size=64,
-                              device="auto", weights_path=None, verbose=0):
+def kernel_inception_distance(
+    real,
+    fake,
+    *,
+    n_subsets=100,
+    subset_size=1000,
+    random_state=0,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Kernel Inception Distance (KID, Bińkowski et al. 2018).
 
     The unbiased MMD^2 between real and fake features with the polynomial kernel
@@ -92,9 +103,15 @@ def kernel_inception_distance(real, fake, *, n_subsets=100, subset_size=1000,
     n_subsets = check_int(n_subsets, "n_subsets")
     subset_size = check_int(subset_size, "subset_size", minimum=2)
     rng = check_random_state(random_state)
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     real = ex.prepare(real, "real", min_samples=2)
     fake = ex.prepare(fake, "fake", min_samples=2)
     if ex.kind == "none":

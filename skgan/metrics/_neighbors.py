@@ -41,8 +41,8 @@ class _Engine:
     def _sq_norms(self, A):
         out = np.empty(A.shape[0])
         for s in range(0, A.shape[0], self.block):
-            B = A[s:s + self.block].astype(np.float64)
-            out[s:s + self.block] = np.einsum("ij,ij->i", B, B)
+            B = A[s : s + self.block].astype(np.float64)
+            out[s : s + self.block] = np.einsum("ij,ij->i", B, B)
         return out
 
     def blocks(self, n):
@@ -65,8 +65,8 @@ class _Engine:
         out = np.empty(len(i))
         step = max(1, _EXACT_CHUNK // self.X.shape[1])
         for s in range(0, len(i), step):
-            diff = self.X[i[s:s + step]].astype(np.float64) - self.Y[j[s:s + step]]
-            out[s:s + step] = np.einsum("ij,ij->i", diff, diff)
+            diff = self.X[i[s : s + step]].astype(np.float64) - self.Y[j[s : s + step]]
+            out[s : s + step] = np.einsum("ij,ij->i", diff, diff)
         return out
 
     def progress(self, what, done, total):
@@ -74,8 +74,12 @@ class _Engine:
         now = time.perf_counter()
         if self.verbose and total > 1 and (done == total or now - self._last >= 2):
             self._last = now
-            print(f"[skgan.metrics] {what}: {done}/{total} row blocks "
-                  f"({now - self._start:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"[skgan.metrics] {what}: {done}/{total} row blocks "
+                f"({now - self._start:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _kth_smallest(values, k):
@@ -113,16 +117,20 @@ class _Pool:
         k = self.k
         if self.lo.shape[1] >= k:  # drop what cannot be among the k nearest
             bound = _kth_smallest(self.hi, k)
-            lo, hi, j = _compact(lo <= bound[:, None], (lo, np.inf), (hi, np.inf),
-                                 (j, 0))
+            lo, hi, j = _compact(
+                lo <= bound[:, None], (lo, np.inf), (hi, np.inf), (j, 0)
+            )
         self.lo = np.hstack([self.lo, lo])
         self.hi = np.hstack([self.hi, hi])
         self.j = np.hstack([self.j, j])
         if self.lo.shape[1] > k:
             bound = _kth_smallest(self.hi, k)
             self.lo, self.hi, self.j = _compact(
-                self.lo <= bound[:, None], (self.lo, np.inf), (self.hi, np.inf),
-                (self.j, 0))
+                self.lo <= bound[:, None],
+                (self.lo, np.inf),
+                (self.hi, np.inf),
+                (self.j, 0),
+            )
 
     def kth(self, eng, r0):
         """Exact k-th smallest direct squared distance of each row."""
@@ -232,10 +240,20 @@ def _features_pair(real, fake, ex):
 
 
 @fill_doc
-def precision_recall(real, fake, *, k=3, block_size=1024,
-                     feature_extractor="inception", image_shape=None,
-                     data_range=None, batch_size=64, device="auto",
-                     weights_path=None, verbose=0):
+def precision_recall(
+    real,
+    fake,
+    *,
+    k=3,
+    block_size=1024,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Improved precision and recall (Kynkäänniemi et al., 2019).
 
     Each real point gets a ball whose radius is the distance to its k-th nearest
@@ -278,23 +296,40 @@ def precision_recall(real, fake, *, k=3, block_size=1024,
     >>> precision_recall(x, x, feature_extractor=None)
     (1.0, 1.0)
     """
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     real, fake, k, block = _prepare_pair(real, fake, k, block_size, ex, True)
     real, fake = _features_pair(real, fake, ex)
     real_radii = kth_neighbor_sq_distances(real, k, block, ex.verbose)
     fake_radii = kth_neighbor_sq_distances(fake, k, block, ex.verbose)
-    counts, _, recalled = _cross_counts(real, fake, real_radii, fake_radii, block,
-                                        ex.verbose)
+    counts, _, recalled = _cross_counts(
+        real, fake, real_radii, fake_radii, block, ex.verbose
+    )
     return float(np.mean(counts > 0)), float(np.mean(recalled))
 
 
 @fill_doc
-def density_coverage(real, fake, *, k=5, block_size=1024,
-                     feature_extractor="inception", image_shape=None,
-                     data_range=None, batch_size=64, device="auto",
-                     weights_path=None, verbose=0):
+def density_coverage(
+    real,
+    fake,
+    *,
+    k=5,
+    block_size=1024,
+    feature_extractor="inception",
+    image_shape=None,
+    data_range=None,
+    batch_size=64,
+    device="auto",
+    weights_path=None,
+    verbose=0,
+):
     """Density and coverage (Naeem et al., 2020).
 
     With the same real balls as :func:`precision_recall` (radius: distance to the
@@ -329,12 +364,17 @@ def density_coverage(real, fake, *, k=5, block_size=1024,
     >>> density_coverage(x, x, feature_extractor=None)[1]
     1.0
     """
-    ex = _Extraction(feature_extractor, image_shape=image_shape,
-                     data_range=data_range, batch_size=batch_size, device=device,
-                     weights_path=weights_path, verbose=verbose)
+    ex = _Extraction(
+        feature_extractor,
+        image_shape=image_shape,
+        data_range=data_range,
+        batch_size=batch_size,
+        device=device,
+        weights_path=weights_path,
+        verbose=verbose,
+    )
     real, fake, k, block = _prepare_pair(real, fake, k, block_size, ex, False)
     real, fake = _features_pair(real, fake, ex)
     real_radii = kth_neighbor_sq_distances(real, k, block, ex.verbose)
-    counts, covered, _ = _cross_counts(real, fake, real_radii, None, block,
-                                       ex.verbose)
+    counts, covered, _ = _cross_counts(real, fake, real_radii, None, block, ex.verbose)
     return float(counts.sum() / (k * fake.shape[0])), float(np.mean(covered))

@@ -131,7 +131,16 @@ class FeatureStatistics:
         -------
         stats : FeatureStatistics
         """
-        with np.load(os.fspath(path), allow_pickle=False) as data:
+        try:
+            archive = np.load(os.fspath(path), allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(
+                f"Cannot read {path} as FeatureStatistics (an .npz file written by "
+                f"FeatureStatistics.save): {type(exc).__name__}."
+            ) from exc
+        with archive as data:
             missing = {"mean", "cov"} - set(data.files)
             if missing:
                 raise ValueError(
@@ -164,11 +173,11 @@ def feature_statistics(features, *, block_size=4096):
     n, d = X.shape
     total = np.zeros(d)
     for start in range(0, n, block_size):
-        total += X[start:start + block_size].sum(axis=0, dtype=np.float64)
+        total += X[start : start + block_size].sum(axis=0, dtype=np.float64)
     mean = total / n
     cov = np.zeros((d, d))
     for start in range(0, n, block_size):
-        block = X[start:start + block_size].astype(np.float64) - mean
+        block = X[start : start + block_size].astype(np.float64) - mean
         cov += block.T @ block
     cov /= n - 1
     return FeatureStatistics(mean, cov, n)

@@ -27,8 +27,7 @@ ENV_VAR = "SKGAN_INCEPTION_WEIGHTS"
 FILE_NAME = "pt_inception-2015-12-05-6726825d.pth"
 CACHE_NAMES = (FILE_NAME, "weights-inception-2015-12-05-6726825d.pth")
 URL = (
-    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-    + FILE_NAME
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + FILE_NAME
 )
 FILE_SIZE = 95_628_359
 SHA256_PREFIX = "6726825d"
@@ -64,8 +63,9 @@ def _download(dest, *, verbose=0, timeout=60):
     """Download :data:`URL` to ``dest`` with size and SHA-256 checks, atomically."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part",
-                                    dir=dest.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=dest.name + ".", suffix=".part", dir=dest.parent
+    )
     digest = hashlib.sha256()
     size = 0
     reported = 0
@@ -80,9 +80,11 @@ def _download(dest, *, verbose=0, timeout=60):
                 size += len(chunk)
                 if verbose and size - reported >= 10_000_000:
                     reported = size
-                    print(f"[skgan.metrics] downloading {FILE_NAME}: "
-                          f"{size / 1e6:.1f} / {FILE_SIZE / 1e6:.1f} MB",
-                          file=sys.stderr)
+                    print(
+                        f"[skgan.metrics] downloading {FILE_NAME}: "
+                        f"{size / 1e6:.1f} / {FILE_SIZE / 1e6:.1f} MB",
+                        file=sys.stderr,
+                    )
         sha = digest.hexdigest()
         if size != FILE_SIZE or not sha.startswith(SHA256_PREFIX):
             raise _CorruptDownloadError(
@@ -129,6 +131,11 @@ def find_inception_weights(weights_path=None, *, download=True, verbose=0):
         If a download is corrupt (wrong size or SHA-256 prefix).
     """
     if weights_path is not None:
+        if not isinstance(weights_path, (str, os.PathLike)):
+            raise TypeError(
+                "weights_path must be a str or os.PathLike naming the checkpoint "
+                f"file, got {type(weights_path).__name__}."
+            )
         path = Path(os.fspath(weights_path)).expanduser()
         if not path.is_file():
             raise FileNotFoundError(
@@ -208,9 +215,10 @@ def load_fid_inception(weights_path=None, *, download=True, device="cpu", verbos
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     wrong = [
-        k for k in expected
-        if k in state and tuple(getattr(state[k], "shape", ())) != tuple(
-            expected[k].shape)
+        k
+        for k in expected
+        if k in state
+        and tuple(getattr(state[k], "shape", ())) != tuple(expected[k].shape)
     ]
     if missing or unexpected or wrong:
         raise ValueError(
