@@ -90,14 +90,15 @@ print(
 # The samplers
 # ------------
 # ``SyntheticAugmenter`` clones its ``estimator`` for every fit. In the
-# default ``mode="conditional"`` it trains one class-conditional GAN on all
-# images, so the scarce class borrows from the common one;
-# ``mode="per_class"`` trains one GAN per class that needs images. The
-# default ``sampling_strategy="auto"`` tops every class up to the largest,
-# as in imbalanced-learn.
+# default ``mode="per_class"`` it trains one GAN on each class that needs
+# images (here the scarce one); ``mode="conditional"`` trains one
+# class-conditional GAN on all images. The default
+# ``sampling_strategy="auto"`` tops every class up to the largest, as in
+# imbalanced-learn. ``steps`` counts updates: a class of a hundred images is
+# only a few steps per epoch.
 gan = DCGANEstimator(
     noise_dim=100,
-    epochs=20,
+    steps=600,
     batch_size=32,
     loss="hinge",
     generator_width=16,
@@ -149,12 +150,12 @@ for name, (balanced, recall, seconds) in results.items():
 # --------------------
 # Called on its own, the sampler returns the real images followed by the
 # synthetic ones (here the last pipeline's fitted sampler is reused through
-# its ``estimators_``; ``None`` keys the single conditional model).
+# its ``estimators_``, one GAN per class it added images to).
 augmenter = model[0]
 added = {class_names[int(k)]: int(v) for k, v in augmenter.sampling_strategy_.items()}
 print("added per class:", added)
-conditional_gan = augmenter.estimators_[None]
-synthetic, _ = conditional_gan.sample(24, y=0, random_state=0)
+scarce_class_gan = augmenter.estimators_[0]
+synthetic = scarce_class_gan.sample(24, random_state=0)
 real = X_train[y_train == 0][:24]
 
 fig, (ax_real, ax_fake) = plt.subplots(1, 2, figsize=(10, 2.6))
