@@ -137,6 +137,27 @@ class DCGANEstimator(BaseEstimator):
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
+    channels_last : bool, default=True
+        Keep images, activations and convolution weights in channels-last
+        (NHWC) memory order on CPU and CUDA. The numbers are the same up to
+        float rounding; on two CPU cores a training step was 19% faster at
+        28x28 and 36% faster at 64x64 RGB than with the default NCHW order.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` runs the forward passes of training under
+        :func:`torch.autocast` in bfloat16 (weights, optimiser state and losses
+        stay float32). Meant for CUDA GPUs with bfloat16 support (Ampere and
+        later), where it has not been measured by us; on our CPU (AVX512-BF16)
+        it made a step 1.6 times slower.
+    cudnn_benchmark : bool, default=False
+        On CUDA, let cuDNN time the convolution algorithms on the first steps
+        and keep the fastest (``torch.backends.cudnn.benchmark``) for the
+        duration of ``fit``. Not measured by us; no effect elsewhere.
+    torch_compile : bool, default=False
+        Train through :func:`torch.compile` versions of both networks (the
+        fitted ``generator_`` and ``discriminator_`` stay plain modules). The
+        first step compiles (about 45 s on our CPU); on our CPU the compiled
+        step was 20% slower, so it is meant for CUDA, where we have not
+        measured it.
     conditional : bool, default=False
         Learn a class-conditional model from ``fit(X, y)``; ``sample`` then
         returns ``(X, y)``.
@@ -235,6 +256,10 @@ class DCGANEstimator(BaseEstimator):
         "augment": [str, None],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "channels_last": ["boolean"],
+        "precision": [StrOptions({"float32", "bfloat16"})],
+        "cudnn_benchmark": ["boolean"],
+        "torch_compile": ["boolean"],
         "conditional": ["boolean"],
         "on_divergence": [StrOptions({"raise", "restore"})],
         "image_shape": [tuple, list, None],
@@ -275,6 +300,10 @@ class DCGANEstimator(BaseEstimator):
         augment=None,
         ema_decay=None,
         max_time=None,
+        channels_last=True,
+        precision="float32",
+        cudnn_benchmark=False,
+        torch_compile=False,
         conditional=False,
         on_divergence="raise",
         image_shape=None,
@@ -306,6 +335,10 @@ class DCGANEstimator(BaseEstimator):
         self.augment = augment
         self.ema_decay = ema_decay
         self.max_time = max_time
+        self.channels_last = channels_last
+        self.precision = precision
+        self.cudnn_benchmark = cudnn_benchmark
+        self.torch_compile = torch_compile
         self.conditional = conditional
         self.on_divergence = on_divergence
         self.image_shape = image_shape
@@ -355,6 +388,13 @@ class DCGANEstimator(BaseEstimator):
             )
         if real[0] > real[1]:
             raise ValueError(f"real_label=(low, high) needs low <= high, got {real}.")
+        if self.precision == "bfloat16":
+            device = resolve_device(self.device)
+            if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+                raise ValueError(
+                    "precision='bfloat16' needs a GPU with bfloat16 support "
+                    "(compute capability 8.0 or later); use precision='float32'."
+                )
         betas = tuple(float(b) for b in betas)
         return betas, (float(real[0]), float(real[1])), parse_policy(self.augment)
 
@@ -598,27 +638,42 @@ class DCGANEstimator(BaseEstimator):
         ):
             for group in optimizer.param_groups:  # parameters may change between fits
                 group["lr"], group["betas"] = lr, betas
+        memory_format = self._memory_format()
         data = torch.from_numpy(self.image_layout_.to_model(X)).to(self.device_)
+        data = data.contiguous(memory_format=memory_format)
         if labels is not None:
             labels = torch.from_numpy(labels).to(self.device_)
+        ema = self._moving_average()
+        for network in (self.generator_, self.discriminator_, self.generator_ema_):
+            if network is not None:  # in place: the optimisers keep their tensors
+                network.to(memory_format=memory_format)
+        generator, discriminator = self.generator_, self.discriminator_
+        if self.torch_compile:
+            generator, discriminator = torch.compile(generator), torch.compile(
+                discriminator
+            )
         trainer = AdversarialTrainer(
-            self.generator_,
-            self.discriminator_,
+            generator,
+            discriminator,
             self._generator_optimizer,
             self._discriminator_optimizer,
             noise_dim=self.noise_dim,
             loss=self.loss,
             real_label=real_label,
             fake_label=self.fake_label,
+            augment=policy,
+            ema=ema,
+            autocast_dtype=torch.bfloat16 if self.precision == "bfloat16" else None,
         )
-        ema = self._moving_average()
-        trainer.augment, trainer.ema = policy, ema
         batch_size = min(self.batch_size, data.shape[0])
         deadline = (
             None if self.max_time is None else time.perf_counter() + self.max_time
         )
         last_good = self._snapshot()
         steps_left = steps
+        cudnn_benchmark = torch.backends.cudnn.benchmark
+        if self.cudnn_benchmark and self.device_.type == "cuda":
+            torch.backends.cudnn.benchmark = True
         try:
             for _ in itertools.count() if steps else range(n_epochs):
                 start = time.perf_counter()
@@ -667,8 +722,15 @@ class DCGANEstimator(BaseEstimator):
                 stacklevel=3,
             )
         finally:
+            torch.backends.cudnn.benchmark = cudnn_benchmark
             self.generator_.eval()
             self.discriminator_.eval()
+
+    def _memory_format(self):
+        """Memory order of images and weights during training."""
+        if self.channels_last and self.device_.type in ("cpu", "cuda"):
+            return torch.channels_last
+        return torch.contiguous_format
 
     def _moving_average(self):
         """The EMA tracker for this call to fit, creating the average if needed."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -58,6 +58,10 @@ class AdversarialTrainer:
         applied to every discriminator input.
     ema : ExponentialMovingAverage, default=None
         Updated after every generator step.
+    autocast_dtype : torch.dtype, default=None
+        Run the forward passes under :func:`torch.autocast` with this dtype
+        (e.g. ``torch.bfloat16``); weights, gradients, optimiser state and
+        losses stay float32.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class AdversarialTrainer:
         fake_label=0.0,
         augment=(),
         ema=None,
+        autocast_dtype=None,
     ):
         self.generator = generator
         self.discriminator = discriminator
@@ -84,6 +89,12 @@ class AdversarialTrainer:
         self.fake_label = fake_label
         self.augment = augment
         self.ema = ema
+        self.autocast_dtype = autocast_dtype
+
+    def _autocast(self, device):
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast_dtype)
 
     def _judge(self, images, labels):
         if self.augment:
@@ -111,10 +122,12 @@ class AdversarialTrainer:
         """
         n, device = real.shape[0], real.device
         # One generator forward serves both updates (as in the DCGAN reference).
-        fake = self.generator(self._noise(n, device), labels)
-        # One discriminator call on real and fake together.
-        both = None if labels is None else torch.cat([labels, labels])
-        logits = self._judge(torch.cat([real, fake.detach()]), both)
+        with self._autocast(device):
+            fake = self.generator(self._noise(n, device), labels)
+            # One discriminator call on real and fake together.
+            both = None if labels is None else torch.cat([labels, labels])
+            pair = torch.cat([real, fake.detach().to(real.dtype)])
+            logits = self._judge(pair, both).float()
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = discriminator_loss(
             self.loss,
@@ -127,7 +140,8 @@ class AdversarialTrainer:
         d_loss.backward()
         self.discriminator_optimizer.step()
 
-        fake_logits_g = self._judge(fake, labels)
+        with self._autocast(device):
+            fake_logits_g = self._judge(fake, labels).float()
         g_loss = generator_loss(self.loss, fake_logits_g)
         self.generator_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
