@@ -34,6 +34,7 @@ from .nn import (
     isolated_rng,
     parse_policy,
 )
+from .nn.distributed import distributed_context, local_device, revert_sync_batchnorm
 
 __all__ = ["DCGANEstimator"]
 
@@ -152,6 +153,17 @@ class DCGANEstimator(BaseEstimator):
         On CUDA, let cuDNN time the convolution algorithms on the first steps
         and keep the fastest (``torch.backends.cudnn.benchmark``) for the
         duration of ``fit``. Not measured by us; no effect elsewhere.
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training on ``torch.distributed``. ``"auto"`` turns it on
+        when a process group of several ranks is initialised, or when the
+        script runs under ``torchrun`` (the group is then initialised with
+        NCCL on CUDA, gloo otherwise); single-process use is unchanged. Every
+        rank passes the whole ``X``; each computes its share of every batch of
+        ``batch_size`` images under
+        :class:`~torch.nn.parallel.DistributedDataParallel` (with
+        :class:`~torch.nn.SyncBatchNorm` on CUDA). Only rank 0 prints, runs
+        ``callbacks`` (so writes checkpoints) and records ``history_``; the
+        fitted networks are identical on every rank. See :ref:`scaling`.
     torch_compile : bool, default=False
         Train through :func:`torch.compile` versions of both networks (the
         fitted ``generator_`` and ``discriminator_`` stay plain modules). The
@@ -260,6 +272,7 @@ class DCGANEstimator(BaseEstimator):
         "precision": [StrOptions({"float32", "bfloat16"})],
         "cudnn_benchmark": ["boolean"],
         "torch_compile": ["boolean"],
+        "distributed": [StrOptions({"auto"}), "boolean"],
         "conditional": ["boolean"],
         "on_divergence": [StrOptions({"raise", "restore"})],
         "image_shape": [tuple, list, None],
@@ -304,6 +317,7 @@ class DCGANEstimator(BaseEstimator):
         precision="float32",
         cudnn_benchmark=False,
         torch_compile=False,
+        distributed="auto",
         conditional=False,
         on_divergence="raise",
         image_shape=None,
@@ -339,6 +353,7 @@ class DCGANEstimator(BaseEstimator):
         self.precision = precision
         self.cudnn_benchmark = cudnn_benchmark
         self.torch_compile = torch_compile
+        self.distributed = distributed
         self.conditional = conditional
         self.on_divergence = on_divergence
         self.image_shape = image_shape
@@ -556,7 +571,10 @@ class DCGANEstimator(BaseEstimator):
         )
 
     def _initialize(self, layout, pairs, classes):
-        self.device_ = resolve_device(self.device)
+        device = resolve_device(self.device)
+        if distributed_context(self.distributed, device) is not None:
+            device = local_device(device)
+        self.device_ = device
         self.image_layout_ = layout
         self.image_shape_ = layout.image_shape
         if classes is not None:
@@ -648,10 +666,18 @@ class DCGANEstimator(BaseEstimator):
             if network is not None:  # in place: the optimisers keep their tensors
                 network.to(memory_format=memory_format)
         generator, discriminator = self.generator_, self.discriminator_
+        context = distributed_context(self.distributed, self.device_)
+        if context is not None:
+            # Rank 0's weights and random stream, then each rank its share.
+            self._rng_state = context.broadcast_object(self._rng_state)
+            self._sync_ranks(context)
+            context.seed_private_stream(self._rng_state, self.device_)
+            generator = context.wrap(generator, self.device_)
+            discriminator = context.wrap(discriminator, self.device_)
+        is_main = context is None or context.is_main
         if self.torch_compile:
-            generator, discriminator = torch.compile(generator), torch.compile(
-                discriminator
-            )
+            generator = torch.compile(generator)
+            discriminator = torch.compile(discriminator)
         trainer = AdversarialTrainer(
             generator,
             discriminator,
@@ -664,6 +690,7 @@ class DCGANEstimator(BaseEstimator):
             augment=policy,
             ema=ema,
             autocast_dtype=torch.bfloat16 if self.precision == "bfloat16" else None,
+            distributed=context,
         )
         batch_size = min(self.batch_size, data.shape[0])
         deadline = (
@@ -688,20 +715,24 @@ class DCGANEstimator(BaseEstimator):
                     self._rng_state = rng_state()
                 if ema is not None:
                     self._ema_updates = ema.n_updates
-                record = self._record_epoch(stats, time.perf_counter() - start)
+                seconds = time.perf_counter() - start
+                record = self._record_epoch(stats, seconds, is_main)
                 last_good = self._snapshot()
-                for callback in self.callbacks or ():
-                    callback(self, record)
+                if is_main:
+                    for callback in self.callbacks or ():
+                        callback(self, record)
                 if steps_left is not None:
                     steps_left -= stats["n_steps"]
                     if steps_left <= 0:
                         break
-                if deadline is not None and time.perf_counter() >= deadline:
-                    if self.verbose:
+                if stats["out_of_time"]:
+                    if self.verbose and is_main:
                         print(f"max_time={self.max_time}s reached; training stopped.")
                     break
+            self._sync_ranks(context)
         except DivergenceError as exc:
             self._restore(last_good)
+            self._sync_ranks(context)
             if self.on_divergence == "raise":
                 raise DivergenceError(
                     f"{exc} The model was restored to its state after epoch "
@@ -723,8 +754,17 @@ class DCGANEstimator(BaseEstimator):
             )
         finally:
             torch.backends.cudnn.benchmark = cudnn_benchmark
+            if context is not None:
+                revert_sync_batchnorm(self.generator_)
             self.generator_.eval()
             self.discriminator_.eval()
+
+    def _sync_ranks(self, context):
+        """Give every rank rank 0's networks (batch-norm statistics included)."""
+        if context is not None:
+            context.broadcast_state(
+                self.generator_, self.discriminator_, self.generator_ema_
+            )
 
     def _memory_format(self):
         """Memory order of images and weights during training."""
@@ -747,7 +787,8 @@ class DCGANEstimator(BaseEstimator):
             n_updates=self._ema_updates,
         )
 
-    def _record_epoch(self, stats, seconds):
+    def _record_epoch(self, stats, seconds, is_main=True):
+        """Build the epoch's record; rank 0 (or the only process) keeps it."""
         record = {
             "epoch": len(self.history_) + 1,
             "d_loss": stats["d_loss"],
@@ -758,6 +799,8 @@ class DCGANEstimator(BaseEstimator):
             "n_steps": stats["n_steps"],
             "completed": stats["completed"],
         }
+        if not is_main:
+            return record
         self.history_.append(record)
         if self.verbose:
             print(

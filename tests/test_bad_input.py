@@ -420,6 +420,7 @@ BAD_PARAMETERS = {
     "precision": "float16",
     "cudnn_benchmark": 1,
     "torch_compile": "max-autotune",
+    "distributed": "nccl",
     "conditional": "no",
     "on_divergence": "ignore",
     "image_shape": "8x8",

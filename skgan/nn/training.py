@@ -62,6 +62,10 @@ class AdversarialTrainer:
         Run the forward passes under :func:`torch.autocast` with this dtype
         (e.g. ``torch.bfloat16``); weights, gradients, optimiser state and
         losses stay float32.
+    distributed : DistributedContext, default=None
+        Train data-parallel: the networks are DistributedDataParallel modules,
+        and each rank computes its slice of every global batch (see
+        :mod:`skgan.nn.distributed`).
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class AdversarialTrainer:
         augment=(),
         ema=None,
         autocast_dtype=None,
+        distributed=None,
     ):
         self.generator = generator
         self.discriminator = discriminator
@@ -90,6 +95,7 @@ class AdversarialTrainer:
         self.augment = augment
         self.ema = ema
         self.autocast_dtype = autocast_dtype
+        self.distributed = distributed
 
     def _autocast(self, device):
         if self.autocast_dtype is None:
@@ -97,9 +103,21 @@ class AdversarialTrainer:
         return torch.autocast(device.type, dtype=self.autocast_dtype)
 
     def _judge(self, images, labels):
-        if self.augment:
-            images = diff_augment(images, self.augment)
-        return self.discriminator(images, labels)
+        # Augmentation and dropout draw from each rank's own stream.
+        private = (
+            nullcontext()
+            if self.distributed is None
+            else (self.distributed.private_stream())
+        )
+        with private:
+            if self.augment:
+                images = diff_augment(images, self.augment)
+            return self.discriminator(images, labels)
+
+    def _discriminator_no_sync(self):
+        """Skip DDP's gradient all-reduce of D in the generator step."""
+        no_sync = getattr(self.discriminator, "no_sync", None)
+        return nullcontext() if no_sync is None else no_sync()
 
     def _noise(self, n, device):
         return torch.randn(n, self.noise_dim, device=device)
@@ -110,20 +128,29 @@ class AdversarialTrainer:
             return None
         return torch.rand(n, device=device) * (high - low) + low
 
-    def step(self, real, labels=None):
+    def step(self, real, labels=None, *, rows=None, n_total=None):
         """Update D once, then G once; return a tensor of batch statistics.
 
         With ``labels`` (class indices of the real images), both networks are
-        conditioned and the fakes of the step take the same labels.
+        conditioned and the fakes of the step take the same labels. In
+        data-parallel training, ``real`` is the slice ``rows`` of a global batch
+        of ``n_total`` images: noise and label-smoothing targets are drawn for
+        the global batch and sliced, as one process would draw them.
 
         The statistics are ``[d_loss, g_loss, d_real_correct, d_fake_correct]``
         (losses as batch means, accuracies as counts), left on the device so the
         caller decides when to synchronise.
         """
         n, device = real.shape[0], real.device
+        rows = slice(None) if rows is None else rows
+        total = n if n_total is None else n_total
+        noise = self._noise(total, device)[rows]
+        real_targets = self._real_targets(total, device)
+        if real_targets is not None:
+            real_targets = real_targets[rows]
         # One generator forward serves both updates (as in the DCGAN reference).
         with self._autocast(device):
-            fake = self.generator(self._noise(n, device), labels)
+            fake = self.generator(noise, labels)
             # One discriminator call on real and fake together.
             both = None if labels is None else torch.cat([labels, labels])
             pair = torch.cat([real, fake.detach().to(real.dtype)])
@@ -133,18 +160,19 @@ class AdversarialTrainer:
             self.loss,
             real_logits,
             fake_logits,
-            self._real_targets(n, device),
+            real_targets,
             self.fake_label,
         )
         self.discriminator_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         self.discriminator_optimizer.step()
 
-        with self._autocast(device):
-            fake_logits_g = self._judge(fake, labels).float()
-        g_loss = generator_loss(self.loss, fake_logits_g)
-        self.generator_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
+        with self._discriminator_no_sync():
+            with self._autocast(device):
+                fake_logits_g = self._judge(fake, labels).float()
+            g_loss = generator_loss(self.loss, fake_logits_g)
+            self.generator_optimizer.zero_grad(set_to_none=True)
+            g_loss.backward()
         self.generator_optimizer.step()
         if self.ema is not None:
             self.ema.update()
@@ -175,8 +203,10 @@ class AdversarialTrainer:
         -------
         stats : dict
             ``d_loss``, ``g_loss`` (means over steps), ``d_real_accuracy``,
-            ``d_fake_accuracy``, ``n_steps``, ``n_images`` and ``completed``
-            (False when the deadline cut the epoch short).
+            ``d_fake_accuracy``, ``n_steps``, ``n_images``,
+            ``completed`` (False when the deadline or ``max_steps`` cut the
+            epoch short) and ``out_of_time`` (the deadline passed; in
+            data-parallel training, on any rank).
 
         Raises
         ------
@@ -190,8 +220,28 @@ class AdversarialTrainer:
         totals = torch.zeros(4, device=data.device)
         n_steps = n_seen = 0
         completed = True
+        out_of_time = False
         for index in torch.tensor_split(order, max(1, n // batch_size)):
-            stats = self.step(data[index], None if labels is None else labels[index])
+            rows = None
+            local = index
+            if self.distributed is not None:
+                rows = self.distributed.rows(index.numel())
+                local = index[rows]
+            stats = self.step(
+                data[local],
+                None if labels is None else labels[local],
+                rows=rows,
+                n_total=index.numel(),
+            )
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            if self.distributed is not None:
+                # Global statistics, and one stopping decision for all ranks.
+                flag = torch.tensor([float(out_of_time)], device=stats.device)
+                stats = self.distributed.all_reduce_sum(torch.cat([stats, flag]))
+                out_of_time = bool(stats[4] > 0)
+                stats = stats[:4] / torch.tensor(
+                    [self.distributed.world_size] * 2 + [1, 1], device=stats.device
+                )
             if not bool(torch.isfinite(stats[:2]).all()):
                 raise DivergenceError(
                     f"training diverged at step {n_steps + 1} of this epoch: "
@@ -203,7 +253,6 @@ class AdversarialTrainer:
             totals[2:] += stats[2:]
             n_steps += 1
             n_seen += index.numel()
-            out_of_time = deadline is not None and time.perf_counter() >= deadline
             if out_of_time or n_steps == max_steps:
                 completed = n_seen == n
                 break
@@ -216,4 +265,5 @@ class AdversarialTrainer:
             "n_steps": n_steps,
             "n_images": n_seen,
             "completed": completed,
+            "out_of_time": out_of_time,
         }
