@@ -1,9 +1,17 @@
-"""Train one DCGANEstimator across several processes with ``torchrun``.
+"""
+Data-parallel training with torchrun
+====================================
+
+Train one :class:`~skgan.DCGANEstimator` across several processes (GPUs, or
+groups of CPU cores) with ``torchrun``. This page is not run when the
+documentation is built; see :ref:`data_parallel`.
 
 The script is an ordinary single-process script: under ``torchrun``,
 ``DCGANEstimator`` (``distributed="auto"``) finds the launcher's environment,
 joins the process group (NCCL on GPUs, gloo on CPUs) and trains data-parallel.
 Every process loads the same images; each computes its share of every batch.
+
+.. code-block:: bash
 
     # one machine, 4 GPUs: one process per GPU
     torchrun --standalone --nproc_per_node=4 examples/train_distributed.py \\
@@ -18,6 +26,8 @@ Every process loads the same images; each computes its share of every batch.
 
 Rank 0 prints the progress and writes the model to ``--output``.
 """
+
+# %%
 
 import argparse
 import time
@@ -38,7 +48,7 @@ def load_images(npz):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Data-parallel training with torchrun")
     parser.add_argument("--npz", help="images file (default: sklearn digits)")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=64, help="global batch")
