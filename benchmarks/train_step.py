@@ -2,9 +2,11 @@
 
 Both sides train the same networks (skgan's Generator/Discriminator) on the
 same data; the hand-written loop is the PyTorch DCGAN tutorial's: separate
-discriminator calls on real and fake, BCE, Adam. Runs are interleaved in one
-process and the median ratio is printed, with the achieved FLOP rate as a
-share of this machine's single-precision matmul rate.
+discriminator calls on real and fake, BCE, Adam, default (NCHW) memory order.
+The skgan side runs as ``DCGANEstimator`` does by default: channels-last
+tensors, one discriminator call on real and fake together. Runs are
+interleaved in one process and the median ratio is printed, with the achieved
+FLOP rate as a share of this machine's single-precision matmul rate.
 
 Run:  python benchmarks/train_step.py [--repeats 7] [--threads 2]
 """
@@ -50,6 +52,9 @@ def adam(module):
 
 def skgan_step_fn(channels, height, width, net_width, data):
     generator, discriminator = networks(channels, height, width, net_width)
+    generator.to(memory_format=torch.channels_last)
+    discriminator.to(memory_format=torch.channels_last)
+    data = data.contiguous(memory_format=torch.channels_last)
     trainer = AdversarialTrainer(
         generator, discriminator, adam(generator), adam(discriminator), noise_dim=100
     )

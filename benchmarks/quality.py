@@ -1,0 +1,798 @@
+"""GAN recipes at equal wall-clock budgets on PneumoniaMNIST, judged offline.
+
+What
+    Every method trains for the same wall-clock budget on the ``train`` split of
+    PneumoniaMNIST (28x28 grayscale chest X-rays, 0 = normal, 1 = pneumonia)
+    and is judged against the ``val`` split. Methods:
+
+    * ``reference``: the DCGAN a user would copy from a tutorial, in plain
+      PyTorch (defined in this file, no skgan);
+    * ``skgan-*``: :class:`skgan.DCGANEstimator` with the settings of
+      :data:`SKGAN_CONFIGS`, stopped by ``max_time``.
+
+    In the default ``--mode per-class`` each method trains one unconditional
+    GAN per class, the budget split equally between the classes (so a method's
+    total training time is the budget); the samples of class ``c`` are those of
+    the class-``c`` GAN. ``--mode conditional`` trains the skgan methods as one
+    class-conditional model (``conditional=True``) for the whole budget; the
+    reference has no conditional variant and stays per-class.
+
+    For each budget, the methods run one after the other (interleaved), so that
+    a drift of the machine's load hits them all alike.
+
+How to run
+    python benchmarks/quality.py                      # 60,150,300 s budgets
+    python benchmarks/quality.py --budgets 6 --methods reference,skgan-recipe
+    python benchmarks/quality.py --grid grid.png --json quality.json
+
+    Export ``OMP_WAIT_POLICY=PASSIVE`` on a shared machine (spinning OpenMP
+    threads slow training down many times) and run on quiet cores: the budgets
+    are wall-clock seconds, so any other load costs steps.
+
+Evaluation (offline, feature spaces fitted on the train split only)
+    Each method generates as many images per class as ``val`` holds of that
+    class (fixed seed). Two feature spaces:
+
+    * pixel PCA: 50 principal components of the train images in ``[0, 1]``;
+    * classifier: the hidden ReLU layer of an ``MLPClassifier((128,))`` trained
+      on the train images (its val accuracy is printed as context).
+
+    Per class (generated vs val images of that class) and overall (all classes
+    together, in val proportions) the script computes the metrics below. The
+    row ``real (train split)`` is the ceiling: train images, subsampled to the
+    val size of each class, scored the same way.
+
+Columns of the table (overall values)
+    budget s        wall-clock budget of the method, all classes together.
+    steps           generator updates done, all classes together.
+    train s         measured training seconds (setup included).
+    FID-PCA         Fréchet distance in the pixel-PCA space (lower is better).
+    FID-clf         Fréchet distance in the classifier space (lower is better).
+    KID-clf (x1e3)  kernel distance (unbiased MMD^2, cubic kernel) in the
+                    classifier space, times 1000 (lower is better, ~0 is ideal).
+    precision       improved precision (k=5), classifier space: share of
+                    generated images inside the real manifold (fidelity).
+    recall          improved recall (k=5), classifier space: share of real
+                    images inside the generated manifold (diversity).
+    class acc       accuracy of the classifier on the generated images, the
+                    label being the class they were generated for (mean over
+                    classes).
+
+A second table gives the same metrics per class; ``--json`` also stores density
+and coverage (k=5, classifier space).
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.neural_network import MLPClassifier
+from torch import nn
+
+from skgan import DCGANEstimator
+from skgan.metrics import (
+    density_coverage,
+    frechet_distance,
+    kernel_inception_distance,
+    precision_recall,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
+CLASS_NAMES = {0: "normal", 1: "pneumonia"}
+
+#: skgan configurations: name -> DCGANEstimator parameters. The benchmark adds
+#: ``max_time``, a huge ``epochs``, ``random_state``, ``device="cpu"`` and
+#: ``on_divergence="restore"`` (so that a NaN ends that run, visible in
+#: ``steps``, instead of the whole benchmark).
+_RECIPE = {
+    "loss": "hinge",
+    "generator_width": 32,
+    "discriminator_width": 32,
+    "batch_size": 32,
+    "augment": "translation,cutout",
+    "ema_decay": 0.999,
+    "spectral_norm": True,
+    "generator_lr": 2e-4,
+    "discriminator_lr": 2e-4,
+}
+# The defaults of skgan 0.1, before this benchmark chose new ones.
+_SKGAN_01 = {
+    "loss": "bce",
+    "generator_width": 64,
+    "discriminator_width": 64,
+    "batch_size": 64,
+    "augment": None,
+    "ema_decay": None,
+    "spectral_norm": True,
+    "generator_lr": 2e-4,
+    "discriminator_lr": 2e-4,
+}
+# The reference's shape inside skgan: transposed upsampling, batch 64.
+_COMPACT = {
+    "loss": "bce",
+    "generator_width": 32,
+    "discriminator_width": 32,
+    "batch_size": 64,
+    "generator_upsampling": "transposed",
+    "augment": None,
+    "ema_decay": None,
+    "spectral_norm": True,
+}
+SKGAN_CONFIGS = {
+    "skgan-defaults": {},
+    "skgan-compact": dict(_COMPACT),
+    "skgan-compact-hinge-ema": {**_COMPACT, "loss": "hinge", "ema_decay": 0.999},
+    "skgan-compact-nosn": {**_COMPACT, "spectral_norm": False},
+    "skgan-compact-nosn-ema": {**_COMPACT, "spectral_norm": False, "ema_decay": 0.999},
+    "skgan-compact-hinge-ema-translation": {
+        **_COMPACT,
+        "loss": "hinge",
+        "ema_decay": 0.999,
+        "augment": "translation",
+    },
+    "skgan-0.1-defaults": dict(_SKGAN_01),
+    "skgan-recipe": dict(_RECIPE),
+    "skgan-recipe-w16": {**_RECIPE, "generator_width": 16, "discriminator_width": 16},
+    "skgan-recipe-ttur": {**_RECIPE, "generator_lr": 1e-4, "discriminator_lr": 4e-4},
+    "skgan-bce-noaug": {**_RECIPE, "loss": "bce", "augment": None, "ema_decay": None},
+    "skgan-recipe-w16-ttur": {
+        **_RECIPE,
+        "generator_width": 16,
+        "discriminator_width": 16,
+        "generator_lr": 1e-4,
+        "discriminator_lr": 4e-4,
+    },
+    "skgan-recipe-t32-ttur": {
+        **_RECIPE,
+        "generator_upsampling": "transposed",
+        "generator_lr": 1e-4,
+        "discriminator_lr": 4e-4,
+    },
+}
+METHODS = ["reference", *SKGAN_CONFIGS]
+DEFAULT_METHODS = "reference,skgan-defaults,skgan-recipe"
+HUGE_EPOCHS = 10**9  # max_time stops training long before
+
+
+# --------------------------------------------------------------------------- #
+# data and feature spaces
+# --------------------------------------------------------------------------- #
+
+
+def load_data(path):
+    """Load the train and val splits.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``pneumoniamnist.npz`` file.
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val : ndarray
+        Images of shape ``(n, 28, 28)`` (uint8) and labels of shape ``(n,)``.
+    """
+    with np.load(path) as data:
+        return (
+            data["train_images"],
+            data["train_labels"].ravel(),
+            data["val_images"],
+            data["val_labels"].ravel(),
+        )
+
+
+def _unit_rows(images):
+    """Flatten uint8 images to float64 rows in ``[0, 1]``."""
+    return images.reshape(len(images), -1).astype(np.float64) / 255.0
+
+
+class FeatureSpaces:
+    """Pixel-PCA and classifier feature spaces, fitted on the train split.
+
+    Parameters
+    ----------
+    X_train, y_train : ndarray
+        Train images (uint8) and labels.
+    n_components : int, default=50
+        PCA components.
+
+    Attributes
+    ----------
+    pca : PCA
+        Fitted on the train images in ``[0, 1]``.
+    classifier : MLPClassifier
+        One hidden layer of 128 ReLU units; its activations are the features.
+    """
+
+    def __init__(self, X_train, y_train, n_components=50):
+        rows = _unit_rows(X_train)
+        self.pca = PCA(n_components=n_components, random_state=0).fit(rows)
+        self.classifier = MLPClassifier(
+            hidden_layer_sizes=(128,), early_stopping=True, random_state=0
+        ).fit(rows, y_train)
+
+    def pixel_pca(self, images):
+        """PCA features of uint8 images, shape ``(n, n_components)``."""
+        return self.pca.transform(_unit_rows(images))
+
+    def hidden(self, images):
+        """Penultimate (hidden ReLU) activations of the classifier, ``(n, 128)``."""
+        clf = self.classifier
+        return np.maximum(_unit_rows(images) @ clf.coefs_[0] + clf.intercepts_[0], 0)
+
+    def predict(self, images):
+        """Classifier labels of uint8 images."""
+        return self.classifier.predict(_unit_rows(images))
+
+
+# --------------------------------------------------------------------------- #
+# the tutorial DCGAN, in plain PyTorch
+# --------------------------------------------------------------------------- #
+
+
+class ReferenceGenerator(nn.Module):
+    """Tutorial DCGAN generator for 28x28: dense 128x7x7, then two 4x4 deconvs."""
+
+    def __init__(self, noise_dim=100):
+        super().__init__()
+        self.project = nn.Sequential(
+            nn.Linear(noise_dim, 128 * 7 * 7, bias=False),
+            nn.BatchNorm1d(128 * 7 * 7),
+            nn.ReLU(True),
+        )
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(64, 1, 4, 2, 1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.upsample(self.project(z).view(-1, 128, 7, 7))
+
+
+class ReferenceDiscriminator(nn.Module):
+    """Tutorial DCGAN discriminator for 28x28: two strided convs, one logit."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 64, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(64, 128, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(128),
+            nn.LeakyReLU(0.2, True),
+            nn.Flatten(),
+            nn.Linear(128 * 7 * 7, 1),
+        )
+
+    def forward(self, x):
+        return self.net(x).view(-1)
+
+
+def _dcgan_init(module):
+    """DCGAN initialisation: weights N(0, 0.02), batch-norm scales N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class ReferenceDCGAN:
+    """The hand-written tutorial DCGAN, trained until a time budget expires.
+
+    BCE-with-logits loss (non-saturating generator loss), Adam lr 2e-4 and
+    betas (0.5, 0.999) for both networks, batch 64, 100-d Gaussian noise,
+    pixels scaled to ``[-1, 1]``. ``sample`` runs the generator in eval mode
+    (batch-norm running statistics), as skgan does.
+
+    Parameters
+    ----------
+    max_time : float
+        Training seconds; checked after every step.
+    seed : int, default=0
+        Seeds torch (weights, noise, shuffling) at the start of ``fit``.
+    noise_dim, batch_size, lr : default=100, 64, 2e-4
+        Tutorial hyperparameters.
+    """
+
+    def __init__(self, max_time, seed=0, noise_dim=100, batch_size=64, lr=2e-4):
+        self.max_time = max_time
+        self.seed = seed
+        self.noise_dim = noise_dim
+        self.batch_size = batch_size
+        self.lr = lr
+
+    def fit(self, X):
+        """Train on uint8 images ``X`` of shape ``(n, 28, 28)``; return self."""
+        start = time.perf_counter()
+        torch.manual_seed(self.seed)
+        data = torch.from_numpy(X.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
+        self.generator = ReferenceGenerator(self.noise_dim).apply(_dcgan_init)
+        discriminator = ReferenceDiscriminator().apply(_dcgan_init)
+        opt_g = torch.optim.Adam(
+            self.generator.parameters(), lr=self.lr, betas=(0.5, 0.999)
+        )
+        opt_d = torch.optim.Adam(
+            discriminator.parameters(), lr=self.lr, betas=(0.5, 0.999)
+        )
+        criterion = nn.BCEWithLogitsLoss()
+        batch = min(self.batch_size, len(data))
+        ones, zeros = torch.ones(batch), torch.zeros(batch)
+        self.n_steps = 0
+        deadline = start + self.max_time
+        self.generator.train()
+        discriminator.train()
+        while True:
+            order = torch.randperm(len(data))
+            for i in range(0, len(data) - batch + 1, batch):  # drop the last batch
+                real = data[order[i : i + batch]]
+                fake = self.generator(torch.randn(batch, self.noise_dim))
+                # discriminator: real -> 1, fake -> 0
+                d_loss = criterion(discriminator(real), ones) + criterion(
+                    discriminator(fake.detach()), zeros
+                )
+                opt_d.zero_grad()
+                d_loss.backward()
+                opt_d.step()
+                # generator: non-saturating, fake -> 1
+                g_loss = criterion(discriminator(fake), ones)
+                opt_g.zero_grad()
+                g_loss.backward()
+                opt_g.step()
+                self.n_steps += 1
+                if time.perf_counter() >= deadline:
+                    self.generator.eval()
+                    return self
+
+    def sample(self, n_samples, random_state=0):
+        """Draw ``n_samples`` uint8 images ``(n, 28, 28)`` with seeded noise."""
+        noise = torch.randn(
+            n_samples,
+            self.noise_dim,
+            generator=torch.Generator().manual_seed(random_state),
+        )
+        with torch.inference_mode():
+            images = self.generator.eval()(noise).numpy()[:, 0]
+        return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- #
+# training a method for a budget
+# --------------------------------------------------------------------------- #
+
+
+def warm_up_torch():
+    """Pay torch's one-time costs before any timed run.
+
+    The first optimizer a process creates imports ``torch._dynamo`` (about two
+    seconds), and the first convolutions set up their kernels: without this,
+    whichever method runs first would lose that time from its budget.
+    """
+    model = nn.Sequential(
+        nn.ConvTranspose2d(2, 2, 4, 2, 1), nn.BatchNorm2d(2), nn.Conv2d(2, 1, 3)
+    )
+    optimizer = torch.optim.Adam(model.parameters())
+    model(torch.randn(4, 2, 7, 7)).mean().backward()
+    optimizer.step()
+
+
+def _skgan_estimator(config, max_time, seed, conditional=False):
+    """A DCGANEstimator with ``config`` stopped by ``max_time`` seconds."""
+    return DCGANEstimator(
+        **config,
+        epochs=HUGE_EPOCHS,
+        max_time=max_time,
+        conditional=conditional,
+        on_divergence="restore",
+        random_state=seed,
+        device="cpu",
+    )
+
+
+def _skgan_steps(estimator):
+    return int(sum(record["n_steps"] for record in estimator.history_))
+
+
+def train_and_sample(method, budget, X, y, n_per_class, *, mode, seed):
+    """Train ``method`` for ``budget`` seconds and draw class-conditional samples.
+
+    Parameters
+    ----------
+    method : str
+        ``"reference"`` or a key of :data:`SKGAN_CONFIGS`.
+    budget : float
+        Total training seconds, split equally between the classes when the
+        method trains one GAN per class.
+    X, y : ndarray
+        Train images (uint8, ``(n, 28, 28)``) and labels.
+    n_per_class : dict
+        ``{class: number of images to generate}``.
+    mode : {"per-class", "conditional"}
+        How the skgan methods use the labels (the reference is always per-class).
+    seed : int
+        Seeds training (``seed + class`` per class) and sampling (``seed``).
+
+    Returns
+    -------
+    samples : dict
+        ``{class: uint8 images (n_per_class[class], 28, 28)}``.
+    steps : int
+        Updates done, all classes together.
+    seconds : float
+        Measured training time, all classes together (sampling excluded).
+    """
+    classes = sorted(n_per_class)
+    samples, steps, seconds = {}, 0, 0.0
+    if method != "reference" and mode == "conditional":
+        estimator = _skgan_estimator(SKGAN_CONFIGS[method], budget, seed, True)
+        start = time.perf_counter()
+        estimator.fit(X, y)
+        seconds = time.perf_counter() - start
+        for c in classes:
+            samples[c] = estimator.sample(n_per_class[c], random_state=seed, y=c)[0]
+        return samples, _skgan_steps(estimator), seconds
+    per_class = budget / len(classes)
+    for c in classes:
+        if method == "reference":
+            model = ReferenceDCGAN(per_class, seed=seed + int(c))
+        else:
+            model = _skgan_estimator(SKGAN_CONFIGS[method], per_class, seed + int(c))
+        start = time.perf_counter()
+        model.fit(X[y == c])
+        seconds += time.perf_counter() - start
+        steps += model.n_steps if method == "reference" else _skgan_steps(model)
+        samples[c] = model.sample(n_per_class[c], random_state=seed)
+    return samples, steps, seconds
+
+
+# --------------------------------------------------------------------------- #
+# evaluation
+# --------------------------------------------------------------------------- #
+
+
+def _pair_metrics(spaces, real, fake):
+    """All metrics of generated images ``fake`` against real images ``real``."""
+    real_pca, fake_pca = spaces.pixel_pca(real), spaces.pixel_pca(fake)
+    real_clf, fake_clf = spaces.hidden(real), spaces.hidden(fake)
+    # One subset of the smaller set's size: the unbiased MMD^2 of whole sets
+    # (val is too small for the usual 100 subsets of 1000).
+    kid, _ = kernel_inception_distance(
+        real_clf,
+        fake_clf,
+        n_subsets=1,
+        subset_size=min(len(real), len(fake)),
+        feature_extractor=None,
+    )
+    precision, recall = precision_recall(
+        real_clf, fake_clf, k=5, feature_extractor=None
+    )
+    density, coverage = density_coverage(
+        real_clf, fake_clf, k=5, feature_extractor=None
+    )
+    return {
+        "fid_pca": frechet_distance(real_pca, fake_pca),
+        "fid_clf": frechet_distance(real_clf, fake_clf),
+        "kid_clf": kid,
+        "precision": precision,
+        "recall": recall,
+        "density": density,
+        "coverage": coverage,
+    }
+
+
+def evaluate(spaces, samples, X_val, y_val):
+    """Score class-conditional samples against the val split.
+
+    Parameters
+    ----------
+    spaces : FeatureSpaces
+        Fitted feature spaces.
+    samples : dict
+        ``{class: uint8 images}``, as many per class as val holds.
+    X_val, y_val : ndarray
+        Val images and labels.
+
+    Returns
+    -------
+    scores : dict
+        ``{"overall": metrics, "per_class": {class: metrics}}``; each metrics
+        dict holds ``fid_pca``, ``fid_clf``, ``kid_clf``, ``precision``,
+        ``recall``, ``density``, ``coverage`` and ``class_acc`` (overall: the
+        mean of the per-class accuracies).
+    """
+    per_class = {}
+    for c, fake in samples.items():
+        scores = _pair_metrics(spaces, X_val[y_val == c], fake)
+        scores["class_acc"] = float(np.mean(spaces.predict(fake) == c))
+        per_class[int(c)] = scores
+    classes = sorted(samples)
+    real = np.concatenate([X_val[y_val == c] for c in classes])
+    fake = np.concatenate([samples[c] for c in classes])
+    overall = _pair_metrics(spaces, real, fake)
+    overall["class_acc"] = float(np.mean([s["class_acc"] for s in per_class.values()]))
+    return {"overall": overall, "per_class": per_class}
+
+
+# --------------------------------------------------------------------------- #
+# reporting
+# --------------------------------------------------------------------------- #
+
+COLUMNS = [
+    ("FID-PCA", "fid_pca", "{:.2f}"),
+    ("FID-clf", "fid_clf", "{:.2f}"),
+    ("KID-clf (x1e3)", "kid_clf", "{:.2f}", 1e3),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("class acc", "class_acc", "{:.3f}"),
+]
+
+
+def _cells(scores):
+    cells = []
+    for _header, key, fmt, *scale in COLUMNS:
+        cells.append(fmt.format(scores[key] * (scale[0] if scale else 1.0)))
+    return cells
+
+
+def _markdown(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |"]
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown_tables(results):
+    """The overall and per-class markdown tables of all results.
+
+    Parameters
+    ----------
+    results : list of dict
+        One entry per run: ``budget``, ``method``, ``steps``, ``seconds``
+        (None for the real-data row) and ``scores`` from :func:`evaluate`.
+
+    Returns
+    -------
+    overall, per_class : str
+    """
+    metric_headers = [column[0] for column in COLUMNS]
+    overall, per_class = [], []
+    for r in results:
+        fixed = [
+            "-" if r["budget"] is None else f"{r['budget']:g}",
+            r["method"],
+        ]
+        run = [
+            "-" if r["steps"] is None else str(r["steps"]),
+            "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+        ]
+        overall.append(fixed + run + _cells(r["scores"]["overall"]))
+        for c, scores in r["scores"]["per_class"].items():
+            name = CLASS_NAMES.get(c, str(c))
+            per_class.append(fixed + [name] + _cells(scores))
+    return (
+        _markdown(["budget s", "method", "steps", "train s", *metric_headers], overall),
+        _markdown(["budget s", "method", "class", *metric_headers], per_class),
+    )
+
+
+def write_grid(path, rows, n_per_class=8):
+    """Save a PNG of samples: one panel per row, ``n_per_class`` images a class.
+
+    Parameters
+    ----------
+    path : str or Path
+        The PNG to write.
+    rows : dict
+        ``{title: {class: uint8 images}}``, in display order.
+    n_per_class : int, default=8
+        Images shown per class (the first ones).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skgan.plotting import plot_image_grid
+
+    n_classes = len(next(iter(rows.values())))
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(7.0, 1.0 + 0.75 * n_classes * len(rows)), squeeze=False
+    )
+    for ax, (title, samples) in zip(axes[:, 0], rows.items()):
+        classes = sorted(samples)
+        plot_image_grid(
+            np.concatenate([samples[c][:n_per_class] for c in classes]),
+            labels=np.repeat(classes, n_per_class),
+            label_names=CLASS_NAMES,
+            n_cols=n_per_class,
+            data_range=(0, 255),
+            title=title,
+            ax=ax,
+        )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def machine_info():
+    """A dict naming the machine: processor, CPU count, torch version, threads."""
+    return {
+        "processor": platform.processor() or platform.machine(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
+
+
+# --------------------------------------------------------------------------- #
+# main
+# --------------------------------------------------------------------------- #
+
+
+def parse_args(argv=None):
+    """Command-line options (see ``--help``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--budgets",
+        default="60,150,300",
+        help="comma-separated wall-clock seconds per method, all classes together",
+    )
+    parser.add_argument(
+        "--methods",
+        default=DEFAULT_METHODS,
+        help=f"comma-separated subset of {','.join(METHODS)}",
+    )
+    parser.add_argument(
+        "--mode", choices=["per-class", "conditional"], default="per-class"
+    )
+    parser.add_argument("--data", default=str(DATA), help="pneumoniamnist.npz")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: torch's)",
+    )
+    parser.add_argument("--grid", help="write a PNG sample grid at the largest budget")
+    parser.add_argument("--json", help="write all numbers to this JSON file")
+    args = parser.parse_args(argv)
+    args.budgets = [float(b) for b in args.budgets.split(",")]
+    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in args.methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown methods {unknown}; choose from {METHODS}")
+    if any(b <= 0 for b in args.budgets):
+        parser.error("budgets must be positive")
+    return args
+
+
+def main(argv=None):
+    """Run the benchmark and print the tables."""
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_start = os.getloadavg()
+    info = machine_info()
+    print(
+        f"machine: {info['processor']} ({info['machine']}), {info['cpu_count']} CPUs, "
+        f"torch {info['torch']} ({info['torch_threads']} threads), "
+        f"OMP_WAIT_POLICY={info['omp_wait_policy']}, load average at start "
+        + ", ".join(f"{x:.2f}" for x in load_start),
+        flush=True,
+    )
+    X_train, y_train, X_val, y_val = load_data(args.data)
+    classes = np.unique(y_train)
+    n_per_class = {int(c): int(np.sum(y_val == c)) for c in classes}
+    print(
+        f"train {np.bincount(y_train).tolist()}, val {np.bincount(y_val).tolist()} "
+        f"images per class; mode {args.mode}; seed {args.seed}",
+        flush=True,
+    )
+
+    start = time.perf_counter()
+    spaces = FeatureSpaces(X_train, y_train)
+    val_acc = float(np.mean(spaces.predict(X_val) == y_val))
+    print(
+        f"feature spaces fitted in {time.perf_counter() - start:.1f}s; "
+        f"classifier val accuracy {val_acc:.3f}",
+        flush=True,
+    )
+
+    warm_up_torch()
+    rng = np.random.default_rng(args.seed)
+    real_samples = {
+        int(c): X_train[rng.choice(np.flatnonzero(y_train == c), n, replace=False)]
+        for c, n in n_per_class.items()
+    }
+    results = [
+        {
+            "budget": None,
+            "method": "real (train split)",
+            "steps": None,
+            "seconds": None,
+            "scores": evaluate(spaces, real_samples, X_val, y_val),
+        }
+    ]
+    grid_rows = {"real (val)": {c: X_val[y_val == c] for c in n_per_class}}
+    largest = max(args.budgets)
+    for budget in args.budgets:
+        for method in args.methods:
+            samples, steps, seconds = train_and_sample(
+                method,
+                budget,
+                X_train,
+                y_train,
+                n_per_class,
+                mode=args.mode,
+                seed=args.seed,
+            )
+            scores = evaluate(spaces, samples, X_val, y_val)
+            print(
+                f"budget {budget:g}s  {method:18s} {steps:7d} steps in "
+                f"{seconds:7.1f}s  FID-clf {scores['overall']['fid_clf']:.2f}",
+                flush=True,
+            )
+            results.append(
+                {
+                    "budget": budget,
+                    "method": method,
+                    "steps": steps,
+                    "seconds": seconds,
+                    "scores": scores,
+                }
+            )
+            if budget == largest:
+                grid_rows[f"{method} ({budget:g}s)"] = samples
+
+    overall, per_class = markdown_tables(results)
+    load_end = os.getloadavg()
+    print()
+    print(overall)
+    print()
+    print("Per class:")
+    print()
+    print(per_class)
+    print()
+    print("load average at end: " + ", ".join(f"{x:.2f}" for x in load_end))
+
+    if args.grid:
+        write_grid(args.grid, grid_rows)
+        print(f"sample grid written to {args.grid}")
+    if args.json:
+        record = {
+            "machine": info,
+            "load_average_start": list(load_start),
+            "load_average_end": list(load_end),
+            "args": {
+                "budgets": args.budgets,
+                "methods": args.methods,
+                "mode": args.mode,
+                "seed": args.seed,
+                "threads": args.threads,
+            },
+            "skgan_configs": {
+                m: SKGAN_CONFIGS[m] for m in args.methods if m in SKGAN_CONFIGS
+            },
+            "classifier_val_accuracy": val_acc,
+            "n_val_per_class": n_per_class,
+            "results": results,
+        }
+        Path(args.json).write_text(json.dumps(record, indent=2))
+        print(f"numbers written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
