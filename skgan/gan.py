@@ -96,23 +96,25 @@ class DCGANEstimator(BaseEstimator):
         Train for exactly this many updates (batches) per call to ``fit``
         instead of ``epochs``: the natural unit for small sets, where an epoch
         is one or two steps. The last epoch may stop part-way.
-    batch_size : int, default=64
+    batch_size : int, default=32
         Images per step (smaller sets use all images in one step).
     generator_lr, discriminator_lr : float, default=2e-4
         Adam learning rates of the generator and the discriminator (set them
         apart for TTUR).
     betas : tuple of (float, float), default=(0.5, 0.999)
         Adam coefficients for both networks.
-    loss : {"bce", "hinge"}, default="bce"
+    loss : {"bce", "hinge"}, default="hinge"
         Adversarial loss: non-saturating binary cross-entropy or hinge.
     real_label : float or tuple of (float, float), default=1.0
         BCE target for real images, or a ``(low, high)`` range targets are drawn
         from uniformly (one-sided label smoothing, e.g. ``(0.8, 1.0)``).
     fake_label : float, default=0.0
         BCE target for generated images (e.g. 0.1).
-    generator_width, discriminator_width : int, default=64
+    generator_width, discriminator_width : int, default=16
         Channels of the generator's last and the discriminator's first stage;
-        each stage nearer the noise doubles them (capped at 512).
+        each stage nearer the noise doubles them (capped at 512). Narrow
+        networks make many more steps per second on a CPU, which is what
+        counts on small data (see :ref:`recipe`); on a GPU, 32-64 are common.
     depth : int, default=None
         Resolution doublings in the generator (halvings in the discriminator).
         None picks the largest depth, up to 4, whose first feature map is at
@@ -127,14 +129,14 @@ class DCGANEstimator(BaseEstimator):
         Spectral normalisation of every discriminator layer.
     discriminator_dropout : float, default=0.0
         Dropout after each discriminator stage (the seeds use 0.4).
-    augment : str, default=None
+    augment : str or None, default="translation,cutout"
         DiffAugment policy applied to every discriminator input, real and
         generated: a comma-separated subset of ``"color"``, ``"translation"``,
-        ``"cutout"`` (e.g. ``"translation,cutout"``). No flips, by design.
-    ema_decay : float, default=None
+        ``"cutout"``; None or ``""`` for none. No flips, by design.
+    ema_decay : float or None, default=0.999
         Keep an exponential moving average of the generator's weights with
-        this decay (e.g. 0.999, warmed up over the first steps); ``sample``
-        then uses the average.
+        this decay (warmed up over the first steps); ``sample`` then uses the
+        average. None trains and samples the raw generator only.
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
@@ -295,23 +297,23 @@ class DCGANEstimator(BaseEstimator):
         *,
         epochs=25,
         steps=None,
-        batch_size=64,
+        batch_size=32,
         generator_lr=2e-4,
         discriminator_lr=2e-4,
         betas=(0.5, 0.999),
-        loss="bce",
+        loss="hinge",
         real_label=1.0,
         fake_label=0.0,
-        generator_width=64,
-        discriminator_width=64,
+        generator_width=16,
+        discriminator_width=16,
         depth=None,
         generator_first_stage="dense",
         generator_upsampling="nearest",
         generator_batch_norm=True,
         spectral_norm=True,
         discriminator_dropout=0.0,
-        augment=None,
-        ema_decay=None,
+        augment="translation,cutout",
+        ema_decay=0.999,
         max_time=None,
         channels_last=True,
         precision="float32",
