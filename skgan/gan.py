@@ -129,6 +129,10 @@ class DCGANEstimator(BaseEstimator):
         Spectral normalisation of every discriminator layer.
     discriminator_dropout : float, default=0.0
         Dropout after each discriminator stage (the seeds use 0.4).
+    discriminator_batch_norm : bool, default=False
+        Batch normalisation after each strided discriminator convolution, as
+        in the DCGAN paper; the discriminator then judges real and generated
+        images in separate calls, so that each is normalised alone.
     augment : str or None, default="translation,cutout"
         DiffAugment policy applied to every discriminator input, real and
         generated: a comma-separated subset of ``"color"``, ``"translation"``,
@@ -267,6 +271,7 @@ class DCGANEstimator(BaseEstimator):
         "generator_batch_norm": ["boolean"],
         "spectral_norm": ["boolean"],
         "discriminator_dropout": [Interval(Real, 0, 1, closed="left")],
+        "discriminator_batch_norm": ["boolean"],
         "augment": [str, None],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
@@ -312,6 +317,7 @@ class DCGANEstimator(BaseEstimator):
         generator_batch_norm=True,
         spectral_norm=True,
         discriminator_dropout=0.0,
+        discriminator_batch_norm=False,
         augment="translation,cutout",
         ema_decay=0.999,
         max_time=None,
@@ -348,6 +354,7 @@ class DCGANEstimator(BaseEstimator):
         self.generator_batch_norm = generator_batch_norm
         self.spectral_norm = spectral_norm
         self.discriminator_dropout = discriminator_dropout
+        self.discriminator_batch_norm = discriminator_batch_norm
         self.augment = augment
         self.ema_decay = ema_decay
         self.max_time = max_time
@@ -558,6 +565,7 @@ class DCGANEstimator(BaseEstimator):
             depth=min(depth, auto_depth(height, width)),
             spectral_norm=self.spectral_norm,
             dropout=self.discriminator_dropout,
+            batch_norm=self.discriminator_batch_norm,
             n_classes=n_classes,
         )
         return generator.to(self.device_), discriminator.to(self.device_)

@@ -413,6 +413,7 @@ BAD_PARAMETERS = {
     "generator_batch_norm": "yes",
     "spectral_norm": None,
     "discriminator_dropout": 1.0,
+    "discriminator_batch_norm": "yes",
     "augment": "flip",
     "ema_decay": 1.0,
     "max_time": 0,

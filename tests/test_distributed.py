@@ -28,11 +28,13 @@ EXACT = dict(
     steps=1,
     warm_start=True,
 )
-# Batch norm, DiffAugment and dropout: ranks cannot match one process.
+# Batch norm (in G and D), DiffAugment and dropout: ranks cannot match one
+# process.
 FULL = dict(
     batch_size=16,
     augment="translation,cutout",
     discriminator_dropout=0.2,
+    discriminator_batch_norm=True,  # separate real and fake calls under DDP
     ema_decay=0.9,
     steps=1,
     warm_start=True,

@@ -1,5 +1,7 @@
 """The torch layer: networks, losses, DiffAugment and the generator average."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -159,3 +161,61 @@ def test_moving_average_copies_buffers():
     model.train()(torch.randn(16, 3) + 5)
     ema.update()
     torch.testing.assert_close(ema.average.running_mean, model.running_mean)
+
+
+def test_batch_norm_discriminator_is_trained_on_separate_batches():
+    """With BN in D, one trainer step equals the DCGAN tutorial's step.
+
+    The tutorial calls D once on the real and once on the generated batch,
+    so that each is normalised with its own statistics; a joint call would
+    give different gradients.
+    """
+    from skgan.nn import AdversarialTrainer
+
+    shape, noise_dim, n = (1, 8, 8), 4, 6
+    torch.manual_seed(0)
+    generator = Generator(noise_dim, shape, width=4, depth=1)
+    discriminator = Discriminator(shape, width=4, depth=1, batch_norm=True)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in discriminator.modules())
+    real = torch.rand(n, *shape) * 2 - 1
+    copies = [
+        (copy.deepcopy(generator), copy.deepcopy(discriminator)) for _ in range(2)
+    ]
+
+    def adam(module):
+        return torch.optim.SGD(module.parameters(), lr=0.1)
+
+    g, d = copies[0]
+    trainer = AdversarialTrainer(g, d, adam(g), adam(d), noise_dim=noise_dim)
+    assert trainer.separate_batches
+    torch.manual_seed(1)
+    trainer.step(real)
+
+    g_ref, d_ref = copies[1]
+    opt_g, opt_d = adam(g_ref), adam(d_ref)
+    torch.manual_seed(1)
+    fake = g_ref(torch.randn(n, noise_dim))
+    bce = nn.functional.binary_cross_entropy_with_logits
+    loss = bce(d_ref(real), torch.ones(n)) + bce(d_ref(fake.detach()), torch.zeros(n))
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    state_after_d_step = copy.deepcopy(d_ref.state_dict())
+    opt_g.zero_grad()
+    bce(d_ref(fake), torch.ones(n)).backward()
+    opt_g.step()
+    for mine, theirs in [(d, d_ref), (g, g_ref)]:
+        for a, b in zip(mine.state_dict().values(), theirs.state_dict().values()):
+            torch.testing.assert_close(a, b)
+
+    # A joint call normalises real and fake together: other weights.
+    joint = copy.deepcopy(discriminator)
+    opt_joint = adam(joint)
+    logits = joint(torch.cat([real, fake.detach()]))
+    loss = bce(logits[:n], torch.ones(n)) + bce(logits[n:], torch.zeros(n))
+    opt_joint.zero_grad()
+    loss.backward()
+    opt_joint.step()
+    joint_state = torch.cat([t.flatten() for t in joint.state_dict().values()])
+    ref_state = torch.cat([t.flatten() for t in state_after_d_step.values()])
+    assert not torch.allclose(joint_state.float(), ref_state.float(), atol=1e-6)

@@ -2,7 +2,7 @@
 
 from .augmentation import AUGMENTATIONS, diff_augment, parse_policy
 from .ema import ExponentialMovingAverage
-from .losses import LOSSES, discriminator_loss, generator_loss
+from .losses import LOSSES, discriminator_loss, fake_loss, generator_loss, real_loss
 from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
 from .training import AdversarialTrainer, DivergenceError, isolated_rng
 
@@ -18,7 +18,9 @@ __all__ = [
     "Generator",
     "auto_depth",
     "discriminator_loss",
+    "fake_loss",
     "generator_loss",
     "init_dcgan_weights",
     "isolated_rng",
+    "real_loss",
 ]

@@ -7,7 +7,7 @@ autocast and numerically stable.
 import torch
 from torch.nn import functional as F
 
-__all__ = ["LOSSES", "discriminator_loss", "generator_loss"]
+__all__ = ["LOSSES", "discriminator_loss", "fake_loss", "generator_loss", "real_loss"]
 
 LOSSES = ("bce", "hinge")
 
@@ -28,15 +28,29 @@ def discriminator_loss(
     fake_target : float, default=0.0
         BCE target for fake images. Ignored by hinge.
     """
+    return real_loss(loss, real_logits, real_targets) + fake_loss(
+        loss, fake_logits, fake_target
+    )
+
+
+def real_loss(loss, real_logits, real_targets=None):
+    """The real-image term of :func:`discriminator_loss`."""
     if loss == "bce":
         if real_targets is None:
             real_targets = torch.ones_like(real_logits)
-        fake_targets = torch.full_like(fake_logits, fake_target)
-        return F.binary_cross_entropy_with_logits(
-            real_logits, real_targets
-        ) + F.binary_cross_entropy_with_logits(fake_logits, fake_targets)
+        return F.binary_cross_entropy_with_logits(real_logits, real_targets)
     if loss == "hinge":
-        return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+        return F.relu(1.0 - real_logits).mean()
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def fake_loss(loss, fake_logits, fake_target=0.0):
+    """The generated-image term of :func:`discriminator_loss`."""
+    if loss == "bce":
+        fake_targets = torch.full_like(fake_logits, fake_target)
+        return F.binary_cross_entropy_with_logits(fake_logits, fake_targets)
+    if loss == "hinge":
+        return F.relu(1.0 + fake_logits).mean()
     raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
 
 

@@ -169,6 +169,13 @@ class Discriminator(nn.Module):
         Spectral normalisation on every convolution and the final linear layer.
     dropout : float
         Dropout probability after every hidden stage.
+    batch_norm : bool, default=False
+        Batch normalisation after every strided convolution (not after the
+        first, full-resolution one), as in the DCGAN paper. Real and
+        generated images must then reach the discriminator in separate
+        batches (:class:`~skgan.nn.AdversarialTrainer` does so): normalised
+        together, the discriminator can tell them apart from the batch
+        statistics alone.
     negative_slope : float
         LeakyReLU slope.
     n_classes : int, default=0
@@ -185,6 +192,7 @@ class Discriminator(nn.Module):
         depth=2,
         spectral_norm=True,
         dropout=0.0,
+        batch_norm=False,
         negative_slope=0.2,
         n_classes=0,
     ):
@@ -203,7 +211,10 @@ class Discriminator(nn.Module):
         c = width
         for _ in range(depth):
             c_out = min(c * 2, max(512, width))
-            layers += [wrap(nn.Conv2d(c, c_out, 4, 2, 1)), *act()]
+            layers.append(wrap(nn.Conv2d(c, c_out, 4, 2, 1, bias=not batch_norm)))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers += act()
             c = c_out
             height, width_px = height // 2, width_px // 2
         self.features = nn.Sequential(*layers)

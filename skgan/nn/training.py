@@ -6,9 +6,10 @@ import time
 from contextlib import contextmanager, nullcontext
 
 import torch
+from torch import nn
 
 from .augmentation import diff_augment
-from .losses import discriminator_loss, generator_loss
+from .losses import discriminator_loss, fake_loss, generator_loss, real_loss
 
 __all__ = ["AdversarialTrainer", "DivergenceError", "isolated_rng"]
 
@@ -96,6 +97,12 @@ class AdversarialTrainer:
         self.ema = ema
         self.autocast_dtype = autocast_dtype
         self.distributed = distributed
+        # Batch norm in D needs real and fake in separate calls (see
+        # Discriminator's ``batch_norm``).
+        self.separate_batches = any(
+            isinstance(module, nn.modules.batchnorm._BatchNorm)
+            for module in discriminator.modules()
+        )
 
     def _autocast(self, device):
         if self.autocast_dtype is None:
@@ -118,6 +125,25 @@ class AdversarialTrainer:
         """Skip DDP's gradient all-reduce of D in the generator step."""
         no_sync = getattr(self.discriminator, "no_sync", None)
         return nullcontext() if no_sync is None else no_sync()
+
+    def _discriminator_backward_separately(self, real, fake, labels, real_targets):
+        """D's loss gradients from one call on real and one on fake images.
+
+        Batch normalisation then sees each batch alone. The two backward passes
+        accumulate the gradient of the summed loss; in data-parallel training
+        the first skips DDP's all-reduce and the second reduces the sum.
+        """
+        device = real.device
+        with self._discriminator_no_sync():
+            with self._autocast(device):
+                real_logits = self._judge(real, labels).float()
+            real_term = real_loss(self.loss, real_logits, real_targets)
+            real_term.backward()
+        with self._autocast(device):
+            fake_logits = self._judge(fake, labels).float()
+        fake_term = fake_loss(self.loss, fake_logits, self.fake_label)
+        fake_term.backward()
+        return real_logits, fake_logits, real_term.detach() + fake_term.detach()
 
     def _noise(self, n, device):
         return torch.randn(n, self.noise_dim, device=device)
@@ -151,20 +177,26 @@ class AdversarialTrainer:
         # One generator forward serves both updates (as in the DCGAN reference).
         with self._autocast(device):
             fake = self.generator(noise, labels)
-            # One discriminator call on real and fake together.
-            both = None if labels is None else torch.cat([labels, labels])
-            pair = torch.cat([real, fake.detach().to(real.dtype)])
-            logits = self._judge(pair, both).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = discriminator_loss(
-            self.loss,
-            real_logits,
-            fake_logits,
-            real_targets,
-            self.fake_label,
-        )
         self.discriminator_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
+        if self.separate_batches:
+            real_logits, fake_logits, d_loss = self._discriminator_backward_separately(
+                real, fake.detach().to(real.dtype), labels, real_targets
+            )
+        else:
+            # One discriminator call on real and fake together.
+            with self._autocast(device):
+                both = None if labels is None else torch.cat([labels, labels])
+                pair = torch.cat([real, fake.detach().to(real.dtype)])
+                logits = self._judge(pair, both).float()
+            real_logits, fake_logits = logits[:n], logits[n:]
+            d_loss = discriminator_loss(
+                self.loss,
+                real_logits,
+                fake_logits,
+                real_targets,
+                self.fake_label,
+            )
+            d_loss.backward()
         self.discriminator_optimizer.step()
 
         with self._discriminator_no_sync():
