@@ -24,6 +24,7 @@ How to run
     python benchmarks/quality.py                      # 60,150,300 s budgets
     python benchmarks/quality.py --budgets 6 --methods reference,skgan-recipe
     python benchmarks/quality.py --grid grid.png --json quality.json
+    python benchmarks/quality.py --train-per-class 200 --budgets 150   # scarce data
 
     Export ``OMP_WAIT_POLICY=PASSIVE`` on a shared machine (spinning OpenMP
     threads slow training down many times) and run on quiet cores: the budgets
@@ -100,6 +101,7 @@ _RECIPE = {
     "spectral_norm": True,
     "generator_lr": 2e-4,
     "discriminator_lr": 2e-4,
+    "discriminator_batch_norm": False,
 }
 # The defaults of skgan 0.1, before this benchmark chose new ones.
 _SKGAN_01 = {
@@ -112,6 +114,7 @@ _SKGAN_01 = {
     "spectral_norm": True,
     "generator_lr": 2e-4,
     "discriminator_lr": 2e-4,
+    "discriminator_batch_norm": False,
 }
 # The reference's shape inside skgan: transposed upsampling, batch 64.
 _COMPACT = {
@@ -123,7 +126,9 @@ _COMPACT = {
     "augment": None,
     "ema_decay": None,
     "spectral_norm": True,
+    "discriminator_batch_norm": False,
 }
+_RECIPE_W16 = {**_RECIPE, "generator_width": 16, "discriminator_width": 16}
 SKGAN_CONFIGS = {
     "skgan-defaults": {},
     "skgan-compact": dict(_COMPACT),
@@ -138,7 +143,7 @@ SKGAN_CONFIGS = {
     },
     "skgan-0.1-defaults": dict(_SKGAN_01),
     "skgan-recipe": dict(_RECIPE),
-    "skgan-recipe-w16": {**_RECIPE, "generator_width": 16, "discriminator_width": 16},
+    "skgan-recipe-w16": dict(_RECIPE_W16),
     "skgan-recipe-ttur": {**_RECIPE, "generator_lr": 1e-4, "discriminator_lr": 4e-4},
     "skgan-bce-noaug": {**_RECIPE, "loss": "bce", "augment": None, "ema_decay": None},
     "skgan-recipe-w16-ttur": {
@@ -148,6 +153,35 @@ SKGAN_CONFIGS = {
         "generator_lr": 1e-4,
         "discriminator_lr": 4e-4,
     },
+    "skgan-dbn": {**_RECIPE_W16, "discriminator_batch_norm": True},
+    "skgan-dbn-noaug": {
+        **_RECIPE_W16,
+        "discriminator_batch_norm": True,
+        "augment": None,
+    },
+    "skgan-dbn-translation": {
+        **_RECIPE_W16,
+        "discriminator_batch_norm": True,
+        "augment": "translation",
+    },
+    "skgan-dbn-nosn": {
+        **_RECIPE_W16,
+        "discriminator_batch_norm": True,
+        "spectral_norm": False,
+    },
+    "skgan-compact-dbn-nosn": {
+        **_COMPACT,
+        "discriminator_batch_norm": True,
+        "spectral_norm": False,
+    },
+    "skgan-compact-dbn-nosn-recipe": {
+        **_COMPACT,
+        "discriminator_batch_norm": True,
+        "spectral_norm": False,
+        "loss": "hinge",
+        "ema_decay": 0.999,
+        "augment": "translation,cutout",
+    },
     "skgan-recipe-t32-ttur": {
         **_RECIPE,
         "generator_upsampling": "transposed",
@@ -156,7 +190,7 @@ SKGAN_CONFIGS = {
     },
 }
 METHODS = ["reference", *SKGAN_CONFIGS]
-DEFAULT_METHODS = "reference,skgan-defaults,skgan-recipe"
+DEFAULT_METHODS = "reference,skgan-0.1-defaults,skgan-defaults"
 HUGE_EPOCHS = 10**9  # max_time stops training long before
 
 
@@ -666,6 +700,13 @@ def parse_args(argv=None):
         default=None,
         help="torch.set_num_threads (default: torch's)",
     )
+    parser.add_argument(
+        "--train-per-class",
+        type=int,
+        default=None,
+        help="train the GANs on this many images per class (a seeded subsample; "
+        "the feature spaces still use the whole train split)",
+    )
     parser.add_argument("--grid", help="write a PNG sample grid at the largest budget")
     parser.add_argument("--json", help="write all numbers to this JSON file")
     args = parser.parse_args(argv)
@@ -674,6 +715,8 @@ def parse_args(argv=None):
     unknown = [m for m in args.methods if m not in METHODS]
     if unknown:
         parser.error(f"unknown methods {unknown}; choose from {METHODS}")
+    if args.train_per_class is not None and args.train_per_class < 1:
+        parser.error("--train-per-class must be positive")
     if any(b <= 0 for b in args.budgets):
         parser.error("budgets must be positive")
     return args
@@ -701,6 +744,25 @@ def main(argv=None):
         f"images per class; mode {args.mode}; seed {args.seed}",
         flush=True,
     )
+
+    X_gan, y_gan = X_train, y_train
+    if args.train_per_class is not None:
+        rng = np.random.default_rng(args.seed)
+        keep = np.sort(
+            np.concatenate(
+                [
+                    rng.permutation(np.flatnonzero(y_train == c))[
+                        : args.train_per_class
+                    ]
+                    for c in classes
+                ]
+            )
+        )
+        X_gan, y_gan = X_train[keep], y_train[keep]
+        print(
+            f"GANs train on {np.bincount(y_gan).tolist()} images per class",
+            flush=True,
+        )
 
     start = time.perf_counter()
     spaces = FeatureSpaces(X_train, y_train)
@@ -733,8 +795,8 @@ def main(argv=None):
             samples, steps, seconds = train_and_sample(
                 method,
                 budget,
-                X_train,
-                y_train,
+                X_gan,
+                y_gan,
                 n_per_class,
                 mode=args.mode,
                 seed=args.seed,

@@ -24,6 +24,7 @@ EXACT = dict(
     batch_size=16,
     generator_batch_norm=False,
     augment=None,  # random per rank; the moving average is deterministic
+    discriminator_batch_norm=False,
     real_label=(0.8, 1.0),  # label smoothing draws random targets
     steps=1,
     warm_start=True,
