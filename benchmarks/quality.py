@@ -6,7 +6,8 @@ What
     and is judged against the ``val`` split. Methods:
 
     * ``reference``: the DCGAN a user would copy from a tutorial, in plain
-      PyTorch (defined in this file, no skgan);
+      PyTorch (defined in this file, no skgan); ``reference-*`` change one
+      thing in it (:data:`REFERENCE_CONFIGS`), for ablations;
     * ``skgan-*``: :class:`skgan.DCGANEstimator` with the settings of
       :data:`SKGAN_CONFIGS`, stopped by ``max_time``.
 
@@ -83,6 +84,7 @@ from skgan.metrics import (
     kernel_inception_distance,
     precision_recall,
 )
+from skgan.nn import ExponentialMovingAverage, diff_augment, parse_policy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
 CLASS_NAMES = {0: "normal", 1: "pneumonia"}
@@ -189,7 +191,15 @@ SKGAN_CONFIGS = {
         "discriminator_lr": 4e-4,
     },
 }
-METHODS = ["reference", *SKGAN_CONFIGS]
+# One change to the tutorial DCGAN each (keyword arguments of ReferenceDCGAN).
+REFERENCE_CONFIGS = {
+    "reference": {},
+    "reference-no-dbn": {"batch_norm": False},
+    "reference-joint-call": {"joint_call": True},
+    "reference-ema": {"ema_decay": 0.999},
+    "reference-augment": {"augment": "translation,cutout"},
+}
+METHODS = [*REFERENCE_CONFIGS, *SKGAN_CONFIGS]
 DEFAULT_METHODS = "reference,skgan-0.1-defaults,skgan-defaults"
 HUGE_EPOCHS = 10**9  # max_time stops training long before
 
@@ -295,13 +305,13 @@ class ReferenceGenerator(nn.Module):
 class ReferenceDiscriminator(nn.Module):
     """Tutorial DCGAN discriminator for 28x28: two strided convs, one logit."""
 
-    def __init__(self):
+    def __init__(self, batch_norm=True):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(1, 64, 4, 2, 1),
             nn.LeakyReLU(0.2, True),
-            nn.Conv2d(64, 128, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(128),
+            nn.Conv2d(64, 128, 4, 2, 1, bias=not batch_norm),
+            nn.BatchNorm2d(128) if batch_norm else nn.Identity(),
             nn.LeakyReLU(0.2, True),
             nn.Flatten(),
             nn.Linear(128 * 7 * 7, 1),
@@ -338,14 +348,42 @@ class ReferenceDCGAN:
         Seeds torch (weights, noise, shuffling) at the start of ``fit``.
     noise_dim, batch_size, lr : default=100, 64, 2e-4
         Tutorial hyperparameters.
+    batch_norm : bool, default=True
+        Batch normalisation in the discriminator (the tutorial's).
+    joint_call : bool, default=False
+        Judge real and generated images in one discriminator call (one batch
+        of both) instead of the tutorial's two.
+    ema_decay : float or None, default=None
+        Sample from an exponential moving average of the generator, skgan's
+        (:class:`skgan.nn.ExponentialMovingAverage`: its decay is warmed up,
+        without which a 0.999 average of a few hundred steps is still mostly
+        the initial weights).
+    augment : str or None, default=None
+        DiffAugment policy applied to every discriminator input
+        (:func:`skgan.nn.diff_augment`).
     """
 
-    def __init__(self, max_time, seed=0, noise_dim=100, batch_size=64, lr=2e-4):
+    def __init__(
+        self,
+        max_time,
+        seed=0,
+        noise_dim=100,
+        batch_size=64,
+        lr=2e-4,
+        batch_norm=True,
+        joint_call=False,
+        ema_decay=None,
+        augment=None,
+    ):
         self.max_time = max_time
         self.seed = seed
         self.noise_dim = noise_dim
         self.batch_size = batch_size
         self.lr = lr
+        self.batch_norm = batch_norm
+        self.joint_call = joint_call
+        self.ema_decay = ema_decay
+        self.augment = augment
 
     def fit(self, X):
         """Train on uint8 images ``X`` of shape ``(n, 28, 28)``; return self."""
@@ -353,7 +391,15 @@ class ReferenceDCGAN:
         torch.manual_seed(self.seed)
         data = torch.from_numpy(X.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
         self.generator = ReferenceGenerator(self.noise_dim).apply(_dcgan_init)
-        discriminator = ReferenceDiscriminator().apply(_dcgan_init)
+        discriminator = ReferenceDiscriminator(self.batch_norm).apply(_dcgan_init)
+        average = None
+        if self.ema_decay is not None:
+            average = ExponentialMovingAverage(self.generator, self.ema_decay)
+        policy = parse_policy(self.augment)
+
+        def judge(images):
+            return discriminator(diff_augment(images, policy) if policy else images)
+
         opt_g = torch.optim.Adam(
             self.generator.parameters(), lr=self.lr, betas=(0.5, 0.999)
         )
@@ -373,19 +419,29 @@ class ReferenceDCGAN:
                 real = data[order[i : i + batch]]
                 fake = self.generator(torch.randn(batch, self.noise_dim))
                 # discriminator: real -> 1, fake -> 0
-                d_loss = criterion(discriminator(real), ones) + criterion(
-                    discriminator(fake.detach()), zeros
-                )
+                if self.joint_call:
+                    logits = judge(torch.cat([real, fake.detach()]))
+                    d_loss = criterion(logits[:batch], ones) + criterion(
+                        logits[batch:], zeros
+                    )
+                else:
+                    d_loss = criterion(judge(real), ones) + criterion(
+                        judge(fake.detach()), zeros
+                    )
                 opt_d.zero_grad()
                 d_loss.backward()
                 opt_d.step()
                 # generator: non-saturating, fake -> 1
-                g_loss = criterion(discriminator(fake), ones)
+                g_loss = criterion(judge(fake), ones)
                 opt_g.zero_grad()
                 g_loss.backward()
                 opt_g.step()
+                if average is not None:
+                    average.update()
                 self.n_steps += 1
                 if time.perf_counter() >= deadline:
+                    if average is not None:
+                        self.generator = average.average
                     self.generator.eval()
                     return self
 
@@ -444,7 +500,7 @@ def train_and_sample(method, budget, X, y, n_per_class, *, mode, seed):
     Parameters
     ----------
     method : str
-        ``"reference"`` or a key of :data:`SKGAN_CONFIGS`.
+        A key of :data:`REFERENCE_CONFIGS` or of :data:`SKGAN_CONFIGS`.
     budget : float
         Total training seconds, split equally between the classes when the
         method trains one GAN per class.
@@ -468,7 +524,8 @@ def train_and_sample(method, budget, X, y, n_per_class, *, mode, seed):
     """
     classes = sorted(n_per_class)
     samples, steps, seconds = {}, 0, 0.0
-    if method != "reference" and mode == "conditional":
+    reference = method in REFERENCE_CONFIGS
+    if not reference and mode == "conditional":
         estimator = _skgan_estimator(SKGAN_CONFIGS[method], budget, seed, True)
         start = time.perf_counter()
         estimator.fit(X, y)
@@ -478,14 +535,16 @@ def train_and_sample(method, budget, X, y, n_per_class, *, mode, seed):
         return samples, _skgan_steps(estimator), seconds
     per_class = budget / len(classes)
     for c in classes:
-        if method == "reference":
-            model = ReferenceDCGAN(per_class, seed=seed + int(c))
+        if reference:
+            model = ReferenceDCGAN(
+                per_class, seed=seed + int(c), **REFERENCE_CONFIGS[method]
+            )
         else:
             model = _skgan_estimator(SKGAN_CONFIGS[method], per_class, seed + int(c))
         start = time.perf_counter()
         model.fit(X[y == c])
         seconds += time.perf_counter() - start
-        steps += model.n_steps if method == "reference" else _skgan_steps(model)
+        steps += model.n_steps if reference else _skgan_steps(model)
         samples[c] = model.sample(n_per_class[c], random_state=seed)
     return samples, steps, seconds
 
