@@ -31,9 +31,10 @@ def default_augmentation_estimator():
     size: a rare class of a hundred images is only a few steps per epoch),
     hinge loss with spectral normalisation, DiffAugment (translation, cutout)
     and a moving average of the generator; no batch normalisation in the
-    discriminator. These are the settings ``benchmarks/augment_pneumonia.py``
-    measured, spelled out so that changes to :class:`DCGANEstimator`'s
-    defaults do not change them. Narrow networks keep a 28x28 model
+    discriminator. They are spelled out so that changes to
+    :class:`DCGANEstimator`'s defaults do not change the augmenter
+    (``benchmarks/augment_pneumonia.py`` compares it with imbalanced-learn's
+    samplers). Narrow networks keep a 28x28 model
     to a few minutes on a laptop CPU; ``max_time=420`` seconds bounds a model's
     training on a slow or busy machine (only then do results depend on speed).
     """
