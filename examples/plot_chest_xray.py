@@ -12,15 +12,13 @@ machine simply trains for more steps. Expect blurry but recognisable chests
 (lungs, mediastinum, shoulders) after a few hundred steps. For good images,
 train for 25-50 epochs (minutes on a GPU, an hour or so on a laptop CPU).
 
-Where the data come from, in order:
-
-1. ``shared/data/pneumoniamnist.npz`` beside the repository checkout (the path
-   is relative to this script), read with :func:`skgan.datasets.fetch_medmnist`;
-2. the skgan data cache (:func:`skgan.datasets.get_data_home`), downloading the
-   file (4 MB) first only when ``DOWNLOAD = True`` below;
-3. otherwise scikit-learn's 8x8 digits, so that the example runs anywhere.
-
-The script prints which one it used.
+The images are loaded with :func:`skgan.datasets.fetch_medmnist`, which
+downloads the file (4 MB) into the skgan data cache
+(:func:`skgan.datasets.get_data_home`) on first use. On a machine without
+internet access, point the environment variable ``SKGAN_PNEUMONIAMNIST`` at a
+local copy of ``pneumoniamnist.npz``. When the file can be had neither way,
+the example falls back to scikit-learn's 8x8 digits, so that it runs
+anywhere. The script prints which data it used.
 """
 
 # %%
@@ -28,8 +26,10 @@ The script prints which one it used.
 # ---------------
 # ``fetch_medmnist`` returns a :class:`~sklearn.utils.Bunch` like
 # :func:`sklearn.datasets.load_digits`: ``images`` is ``(n, 28, 28)`` uint8,
-# ``target`` holds 0 (normal) or 1 (pneumonia).
-from pathlib import Path
+# ``target`` holds 0 (normal) or 1 (pneumonia). The name
+# ``"pneumoniamnist"`` downloads the file into the cache on first use;
+# ``SKGAN_PNEUMONIAMNIST=/path/to/pneumoniamnist.npz`` reads a local copy.
+import os
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,23 +39,17 @@ from skgan import DCGANEstimator
 from skgan.datasets import fetch_medmnist
 from skgan.plotting import plot_history, plot_image_grid
 
-DOWNLOAD = False  # True: download PneumoniaMNIST into the skgan cache if missing
-
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # run interactively
-    HERE = Path.cwd()
-LOCAL = HERE.parent.parent / "shared" / "data" / "pneumoniamnist.npz"
-
 
 def load_chest_xrays():
     """Return ``(images, labels, class_names, source)``."""
     try:
-        if LOCAL.is_file():
-            data = fetch_medmnist(LOCAL, split="train")
-        else:
-            data = fetch_medmnist("pneumoniamnist", download_if_missing=DOWNLOAD)
-        names = [str(name) for name in data.target_names]
+        data = fetch_medmnist(
+            os.environ.get("SKGAN_PNEUMONIAMNIST", "pneumoniamnist"), split="train"
+        )
+        names = data.target_names  # None for a copy under another file name
+        if names is None:
+            names = range(data.target.max() + 1)
+        names = [str(name) for name in names]
         return data.images, data.target, names, data.filename
     except OSError as exc:
         print(f"PneumoniaMNIST not available: {str(exc).splitlines()[0][:100]}")

@@ -15,7 +15,7 @@ Every process loads the same images; each computes its share of every batch.
 
     # one machine, 4 GPUs: one process per GPU
     torchrun --standalone --nproc_per_node=4 examples/train_distributed.py \\
-        --npz ../shared/data/pneumoniamnist.npz --steps 5000 --batch-size 256
+        --npz /path/to/pneumoniamnist.npz --steps 5000 --batch-size 256
 
     # two CPU processes (what the test suite runs)
     OMP_NUM_THREADS=1 torchrun --standalone --nproc_per_node=2 \\
@@ -24,7 +24,11 @@ Every process loads the same images; each computes its share of every batch.
     # the same script without torchrun: one process
     python examples/train_distributed.py --steps 50
 
-Rank 0 prints the progress and writes the model to ``--output``.
+``--npz`` takes a MedMNIST-style file such as ``pneumoniamnist.npz``: the one
+``skgan.datasets.fetch_medmnist("pneumoniamnist")`` downloads into the skgan
+data cache (its path is the returned ``filename``), or a local copy, for
+instance the file ``SKGAN_PNEUMONIAMNIST`` points at. Rank 0 prints the
+progress and writes the model to ``--output``.
 """
 
 # %%

@@ -2,17 +2,29 @@
 
 import hashlib
 import io
+import json
 import os
+import re
 import shutil
+import tempfile
 import urllib.error
+import warnings
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from skgan import datasets
-from skgan.datasets import fetch_medmnist, get_data_home, load_image_folder
+from skgan.datasets import (
+    _cache,
+    _medmnist,
+    fetch_medmnist,
+    get_data_home,
+    load_image_folder,
+)
 
 SHARED_NPZ = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
@@ -331,6 +343,10 @@ def test_unreadable_local_files(tmp_path):
         ("pneumoniamnist", {"size": 32}, ValueError, "size must be one of"),
         ("pneumoniamnist", {"size": True}, ValueError, "size must be one of"),
         ("pneumoniamnist", {"split": "validation"}, ValueError, "split must be"),
+        ("pneumoniamnist", {"size": 64.0}, ValueError, "size must be one of"),
+        ("pneumoniamnist", {"split": ["train"]}, ValueError, "split must be"),
+        ("pneumoniamnist", {"return_X_y": "no"}, TypeError, "return_X_y"),
+        ("pneumoniamnist", {"data_home": 3}, TypeError, "data_home"),
     ],
 )
 def test_bad_fetch_arguments(tmp_path, name, kwargs, error, match):
@@ -339,12 +355,130 @@ def test_bad_fetch_arguments(tmp_path, name, kwargs, error, match):
 
 
 def test_md5_table_covers_the_2d_sets():
-    table = datasets._MEDMNIST_MD5
-    assert len(table) == 12 and set(table) == set(datasets._MEDMNIST_META)
+    table = _medmnist._MEDMNIST_MD5
+    assert len(table) == 12 and set(table) == set(_medmnist._MEDMNIST_META)
     digests = [d for row in table.values() for d in row]
     assert len(digests) == 48 and len(set(digests)) == 48
     assert all(len(d) == 32 and int(d, 16) >= 0 for d in digests)
     assert table["pneumoniamnist"][0] == "28209eda62fecd6e6a2d98b1501bb15f"
+
+
+def test_tables_ship_as_package_data():
+    # Read the installed package's data file on its own, as users' installs do.
+    text = resources.files("skgan.datasets").joinpath("medmnist.json").read_text()
+    tables = json.loads(text)
+    assert tables["sizes"] == [28, 64, 128, 224]
+    assert set(tables["sets"]) == set(_medmnist._MEDMNIST_MD5)
+    for name, info in tables["sets"].items():
+        assert list(info["md5"]) == ["28", "64", "128", "224"], name
+        assert info["classes"] and info["title"].lower() == name
+    organs = [tables["sets"][f"organ{v}mnist"]["classes"] for v in "acs"]
+    assert organs[0] == organs[1] == organs[2] and len(organs[0]) == 11
+    assert _medmnist._MEDMNIST_META["pneumoniamnist"] == (
+        "PneumoniaMNIST",
+        "binary-class",
+        "CC BY 4.0",
+        ("normal", "pneumonia"),
+    )
+
+
+def _save_split(path, images, labels, split="train"):
+    np.savez(path, **{f"{split}_images": images, f"{split}_labels": labels})
+    return path
+
+
+ZEROS = np.zeros((3, 28, 28), np.uint8)
+ONE_LABEL = np.zeros((3, 1), np.uint8)
+
+
+@pytest.mark.parametrize(
+    "images, labels, match",
+    [
+        (ZEROS[:0], ONE_LABEL[:0], r"train_images is empty \(shape \(0, 28, 28\)\)"),
+        (ZEROS + np.nan, ONE_LABEL, "train_images holds NaN or infinite values"),
+        (ZEROS + np.inf, ONE_LABEL, "train_images holds NaN or infinite values"),
+        (ZEROS + 0.5, ONE_LABEL, r"floating-point pixels.*astype\(np\.uint8\)"),
+        (ZEROS.astype(np.int16) - 1, ONE_LABEL, "from -1 to -1.*0..255"),
+        (ZEROS.astype(np.int32) + 256, ONE_LABEL, "from 256 to 256.*0..255"),
+        (ZEROS.astype(np.complex64), ONE_LABEL, "train_images has dtype complex64"),
+        (ZEROS.astype("U1"), ONE_LABEL, "train_images has dtype .U1"),
+        (ZEROS, np.array([["a"], ["b"], ["c"]]), "train_labels has dtype .U1.*Label"),
+        (ZEROS, ONE_LABEL[:, :, None], r"train_labels has shape \(3, 1, 1\)"),
+        (ZEROS, ONE_LABEL[:, :0], r"train_labels has shape \(3, 0\)"),
+        (ZEROS, np.zeros(()), r"train_labels has shape \(\)"),
+        (ZEROS, ONE_LABEL[:2], "train_labels has 2 rows for 3 images"),
+        (ZEROS, ONE_LABEL - 1.0, "negative value -1.0.*>= 0"),
+        (ZEROS, ONE_LABEL.astype(np.int8) - 2, "negative value -2"),
+        (ZEROS, ONE_LABEL + 0.5, "non-integer or non-finite"),
+        (ZEROS, ONE_LABEL + np.nan, "non-integer or non-finite"),
+        (ZEROS, ONE_LABEL + 1e30, "value 1e[+]30, too large for a class index"),
+    ],
+)
+def test_bad_split_contents_are_refused(tmp_path, images, labels, match):
+    path = _save_split(tmp_path / "xrays.npz", images, labels)
+    with pytest.raises(ValueError, match=match) as info:
+        fetch_medmnist(path)
+    assert str(info.value).startswith(f"{path}: ")
+    with pytest.raises(ValueError, match=match):  # return_X_y checks the same
+        fetch_medmnist(path, return_X_y=True)
+
+
+def test_labels_beyond_the_known_classes(tmp_path):
+    labels = np.array([[0], [1], [2]], np.uint8)
+    path = _save_split(tmp_path / "pneumoniamnist.npz", ZEROS, labels)
+    with pytest.raises(ValueError, match="class index 2.*PneumoniaMNIST has 2"):
+        fetch_medmnist(path)
+    # without class names (another file name) any index is accepted
+    other = _save_split(tmp_path / "other.npz", ZEROS, labels)
+    np.testing.assert_array_equal(fetch_medmnist(other).target, [0, 1, 2])
+
+
+DTYPES = ["bool", "uint8", "int8", "int16", "uint16", "int64", "uint64"]
+DTYPES += ["float16", "float32", "float64"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    image_dtype=st.sampled_from(DTYPES),
+    label_dtype=st.sampled_from(DTYPES),
+    n=st.integers(0, 3),
+    seed=st.integers(0, 2**32 - 1),
+    spread=st.sampled_from([1, 255, 256, 1000]),
+    shift=st.sampled_from([0, -1, 0.5]),
+)
+def test_split_contents_fuzz(image_dtype, label_dtype, n, seed, spread, shift):
+    """Every split either loads exactly as stored, as uint8 and int64, or is
+    refused with a ValueError naming the file."""
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, spread, (n, 28, 28)) + shift
+    raw_labels = rng.integers(0, 3, (n, 1)) + shift
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # out-of-range casts: refused below
+        images, labels = raw.astype(image_dtype), raw_labels.astype(label_dtype)
+    # Reference: what the documentation promises, from the stored values.
+    as_float = images.astype(np.float64)
+    pixels_ok = (
+        n > 0
+        and images.dtype.kind != "f"
+        and as_float.min() >= 0
+        and as_float.max() <= 255
+    )
+    label_values = labels.astype(np.float64)
+    labels_ok = n == 0 or (
+        np.isfinite(label_values).all()
+        and (label_values == np.round(label_values)).all()
+        and label_values.min() >= 0
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = _save_split(Path(folder) / "fuzz.npz", images, labels)
+        if pixels_ok and labels_ok:
+            bunch = fetch_medmnist(path)
+            assert bunch.images.dtype == np.uint8 and bunch.target.dtype == np.int64
+            np.testing.assert_array_equal(bunch.images, as_float)
+            np.testing.assert_array_equal(bunch.target, label_values[:, 0])
+        else:
+            with pytest.raises(ValueError, match=re.escape(f"{path}: train_")):
+                fetch_medmnist(path)
 
 
 # --------------------------------------------------------------------------- #
@@ -382,7 +516,9 @@ def fixture_set(monkeypatch):
     raw28, arrays = _npz_bytes(n=5, splits=("train", "val", "test"))
     raw64, _ = _npz_bytes(n=3, size=64, splits=("train", "val", "test"))
     md5 = (hashlib.md5(raw28).hexdigest(), hashlib.md5(raw64).hexdigest())
-    monkeypatch.setitem(datasets._MEDMNIST_MD5, "pneumoniamnist", md5 + ("0" * 32,) * 2)
+    monkeypatch.setitem(
+        _medmnist._MEDMNIST_MD5, "pneumoniamnist", md5 + ("0" * 32,) * 2
+    )
     return {28: raw28, 64: raw64, "arrays": arrays}
 
 
@@ -392,7 +528,7 @@ def _leftovers(folder):
 
 def test_download_verifies_and_caches(tmp_path, monkeypatch, fixture_set):
     opener = FakeOpener(fixture_set[28])
-    monkeypatch.setattr(datasets, "_urlopen", opener)
+    monkeypatch.setattr(_cache, "_urlopen", opener)
     bunch = fetch_medmnist("PneumoniaMNIST", split="test", data_home=tmp_path)
     assert opener.urls == [
         "https://zenodo.org/records/10519652/files/pneumoniamnist.npz?download=1"
@@ -403,13 +539,13 @@ def test_download_verifies_and_caches(tmp_path, monkeypatch, fixture_set):
     np.testing.assert_array_equal(bunch.images, fixture_set["arrays"]["test_images"])
     assert _leftovers(cached.parent) == []
     # second call: served from the cache, the network is not touched
-    monkeypatch.setattr(datasets, "_urlopen", FakeOpener(error=AssertionError("net")))
+    monkeypatch.setattr(_cache, "_urlopen", FakeOpener(error=AssertionError("net")))
     fetch_medmnist("pneumoniamnist", data_home=tmp_path, download_if_missing=False)
 
 
 def test_download_url_for_larger_sizes(tmp_path, monkeypatch, fixture_set):
     opener = FakeOpener(fixture_set[64])
-    monkeypatch.setattr(datasets, "_urlopen", opener)
+    monkeypatch.setattr(_cache, "_urlopen", opener)
     bunch = fetch_medmnist("pneumoniamnist", size=64, data_home=tmp_path)
     assert opener.urls[0].endswith("/files/pneumoniamnist_64.npz?download=1")
     assert bunch.images.shape == (3, 64, 64)
@@ -419,7 +555,7 @@ def test_download_url_for_larger_sizes(tmp_path, monkeypatch, fixture_set):
 def test_corrupt_download_is_discarded(tmp_path, monkeypatch, fixture_set):
     bad = bytearray(fixture_set[28])
     bad[100] ^= 0xFF
-    monkeypatch.setattr(datasets, "_urlopen", FakeOpener(bytes(bad)))
+    monkeypatch.setattr(_cache, "_urlopen", FakeOpener(bytes(bad)))
     with pytest.raises(OSError, match=r"MD5 .*expected.*discarded"):
         fetch_medmnist("pneumoniamnist", data_home=tmp_path)
     folder = tmp_path / "medmnist"
@@ -429,7 +565,7 @@ def test_corrupt_download_is_discarded(tmp_path, monkeypatch, fixture_set):
 
 def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch, fixture_set):
     opener = FakeOpener(fixture_set[28], fail_after=50)
-    monkeypatch.setattr(datasets, "_urlopen", opener)
+    monkeypatch.setattr(_cache, "_urlopen", opener)
     with pytest.raises(OSError, match="Could not download.*connection stalled"):
         fetch_medmnist("pneumoniamnist", data_home=tmp_path)
     assert list((tmp_path / "medmnist").iterdir()) == []
@@ -437,7 +573,7 @@ def test_interrupted_download_leaves_nothing(tmp_path, monkeypatch, fixture_set)
 
 def test_offline_error_names_url_and_manual_steps(tmp_path, monkeypatch):
     error = urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-    monkeypatch.setattr(datasets, "_urlopen", FakeOpener(error=error))
+    monkeypatch.setattr(_cache, "_urlopen", FakeOpener(error=error))
     with pytest.raises(OSError) as info:
         fetch_medmnist("breastmnist", size=128, data_home=tmp_path)
     message = str(info.value)
@@ -450,14 +586,14 @@ def test_offline_error_names_url_and_manual_steps(tmp_path, monkeypatch):
 
 def test_no_download_when_not_allowed(tmp_path, monkeypatch):
     opener = FakeOpener(error=AssertionError("must not be called"))
-    monkeypatch.setattr(datasets, "_urlopen", opener)
+    monkeypatch.setattr(_cache, "_urlopen", opener)
     with pytest.raises(OSError, match="download_if_missing=False.*zenodo"):
         fetch_medmnist("dermamnist", data_home=tmp_path, download_if_missing=False)
     assert opener.urls == []
 
 
 def test_manually_placed_files_are_verified(tmp_path, monkeypatch, fixture_set):
-    monkeypatch.setattr(datasets, "_urlopen", FakeOpener(error=AssertionError("net")))
+    monkeypatch.setattr(_cache, "_urlopen", FakeOpener(error=AssertionError("net")))
     folder = tmp_path / "medmnist"
     folder.mkdir()
     (folder / "pneumoniamnist.npz").write_bytes(fixture_set[28][:-10])
@@ -471,11 +607,11 @@ def test_manually_placed_files_are_verified(tmp_path, monkeypatch, fixture_set):
 def test_verified_cache_is_not_rehashed_until_it_changes(
     tmp_path, monkeypatch, fixture_set
 ):
-    monkeypatch.setattr(datasets, "_urlopen", FakeOpener(fixture_set[28]))
+    monkeypatch.setattr(_cache, "_urlopen", FakeOpener(fixture_set[28]))
     fetch_medmnist("pneumoniamnist", data_home=tmp_path)
     calls = []
-    real_md5 = datasets._md5
-    monkeypatch.setattr(datasets, "_md5", lambda p: calls.append(p) or real_md5(p))
+    real_md5 = _cache._md5
+    monkeypatch.setattr(_cache, "_md5", lambda p: calls.append(p) or real_md5(p))
     fetch_medmnist("pneumoniamnist", data_home=tmp_path)
     assert calls == []
     cached = tmp_path / "medmnist" / "pneumoniamnist.npz"

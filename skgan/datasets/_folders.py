@@ -1,0 +1,328 @@
+"""Loading a folder of image files, optionally one subfolder per class."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps
+from sklearn.utils import Bunch
+
+from .._checks import check_flag, check_path
+
+__all__ = ["load_image_folder"]
+
+_RESAMPLING = {
+    "nearest": Image.Resampling.NEAREST,
+    "box": Image.Resampling.BOX,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+_HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def _check_size(size):
+    """Return ``size`` as ``(height, width)`` or ``None``."""
+    if size is None:
+        return None
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        size = (size, size)
+    if (
+        isinstance(size, (tuple, list))
+        and len(size) == 2
+        and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1
+            for s in size
+        )
+    ):
+        return int(size[0]), int(size[1])
+    raise ValueError(
+        f"size must be None (keep the files' size), a positive int (square images) "
+        f"or a (height, width) pair of positive ints, got {size!r}."
+    )
+
+
+def _check_extensions(extensions):
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    try:
+        exts = tuple(extensions)
+    except TypeError:
+        exts = None
+    if not exts or not all(isinstance(e, str) and e.strip(".") for e in exts):
+        raise ValueError(
+            "extensions must be a non-empty sequence of file extensions such as "
+            f"('.png', '.jpg'), got {extensions!r}."
+        )
+    return tuple("." + e.lower().lstrip(".") for e in exts)
+
+
+def _image_files(folder, extensions, recursive):
+    """Sorted image files in ``folder``, skipping hidden files and folders."""
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    found = []
+    for p in candidates:
+        rel = p.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if p.suffix.lower() in extensions and p.is_file():
+            found.append(p)
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def _decode(raw):
+    """Decode image bytes with Pillow, applying the EXIF orientation."""
+    with Image.open(io.BytesIO(raw)) as img:
+        img.load()
+        return ImageOps.exif_transpose(img)
+
+
+def _convert(img, color_mode):
+    """Convert a decoded image to 8-bit ``L`` or ``RGB``."""
+    if img.mode in _HIGH_BIT_MODES:
+        arr = np.asarray(img, dtype=np.float64)
+        if img.mode != "F":  # 16-bit data: 0..65535 -> 0..255
+            arr = arr / 257.0
+        img = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    target = "L" if color_mode == "grayscale" else "RGB"
+    return img if img.mode == target else img.convert(target)
+
+
+def load_image_folder(
+    path,
+    *,
+    color_mode="grayscale",
+    size=None,
+    interpolation="bilinear",
+    deduplicate=False,
+    on_error="warn",
+    extensions=(".png", ".jpg", ".jpeg"),
+    return_X_y=False,
+):
+    """Load a folder of PNG/JPEG images, optionally one subfolder per class.
+
+    Two layouts are recognised:
+
+    * ``path/*.png``: unlabelled images (``target`` is ``None``);
+    * ``path/<class name>/**/*.png``: one subfolder per class. Class names are
+      the subfolder names in sorted order and ``target`` holds their indices.
+      Subfolders without image files are ignored.
+
+    Files and folders whose names start with ``"."`` are skipped. Images are
+    read in sorted path order, so the result does not depend on the file system.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder to read.
+    color_mode : {"grayscale", "rgb"}, default="grayscale"
+        Convert every image to 8-bit grayscale (``images`` of shape
+        ``(n, H, W)``) or RGB (``(n, H, W, 3)``). 16-bit files are scaled from
+        ``0..65535`` to ``0..255``; alpha channels are dropped.
+    size : int or (int, int), default=None
+        Resize every image to ``size`` x ``size`` or ``(height, width)`` pixels.
+        ``None`` keeps the files' size, which must then be the same for all.
+    interpolation : {"bilinear", "bicubic", "lanczos", "box", "nearest"}, \
+            default="bilinear"
+        Pillow resampling filter used by the resize (antialiased when shrinking).
+    deduplicate : bool, default=False
+        Drop files whose bytes are identical (same MD5) to a file read before,
+        as the lung X-ray seed does. The dropped files are listed in
+        ``duplicates``; a warning is raised when duplicates carry different
+        classes.
+    on_error : {"warn", "raise"}, default="warn"
+        What to do with files Pillow cannot read: skip them and name them in one
+        warning (and in ``unreadable``), or raise ``ValueError`` at the first.
+    extensions : sequence of str, default=(".png", ".jpg", ".jpeg")
+        File extensions to read, case-insensitive.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with attributes:
+
+        images : ndarray of shape (n_samples, H, W) or (n_samples, H, W, 3)
+            ``uint8`` pixels.
+        data : ndarray of shape (n_samples, H * W * C)
+            The same pixels flattened, as scikit-learn estimators expect.
+        target : ndarray of shape (n_samples,) or None
+            Class index of each image; ``None`` for a folder without classes.
+        target_names : ndarray of str or None
+            Class names (subfolder names); ``None`` without classes.
+        filenames : ndarray of str
+            Path of each image.
+        image_shape : tuple of int
+            ``(H, W, C)``, to pass as ``image_shape`` along with ``data``.
+        duplicates : list of (str, str)
+            ``(dropped file, identical file kept)`` pairs.
+        unreadable : list of (str, str)
+            ``(file, error message)`` pairs of skipped files.
+        DESCR : str
+            A short description.
+
+    (data, target) : tuple
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        For invalid parameters, a folder without readable images, images of
+        different sizes with ``size=None``, or (``on_error="raise"``) a file that
+        cannot be read.
+
+    Examples
+    --------
+    >>> from skgan.datasets import load_image_folder
+    >>> xrays = load_image_folder("chest_xray/train", size=64,
+    ...                           deduplicate=True)  # doctest: +SKIP
+    >>> xrays.images.shape, list(xrays.target_names)  # doctest: +SKIP
+    ((5216, 64, 64), ['NORMAL', 'PNEUMONIA'])
+    """
+    root = check_path(path, "path")
+    if not root.exists():
+        raise FileNotFoundError(f"Image folder {str(root)!r} does not exist.")
+    if not root.is_dir():
+        raise NotADirectoryError(
+            f"{str(root)!r} is a file; load_image_folder expects the folder "
+            "holding the images (or one subfolder per class)."
+        )
+    if color_mode not in ("grayscale", "rgb"):
+        raise ValueError(
+            f"color_mode must be 'grayscale' or 'rgb', got {color_mode!r}."
+        )
+    check_flag(deduplicate, "deduplicate")
+    check_flag(return_X_y, "return_X_y")
+    size = _check_size(size)
+    if interpolation not in _RESAMPLING:
+        raise ValueError(
+            f"interpolation must be one of {sorted(_RESAMPLING)}, "
+            f"got {interpolation!r}."
+        )
+    if on_error not in ("warn", "raise"):
+        raise ValueError(f"on_error must be 'warn' or 'raise', got {on_error!r}.")
+    exts = _check_extensions(extensions)
+
+    loose = _image_files(root, exts, recursive=False)
+    class_dirs = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    classes = [
+        (d.name, files) for d in class_dirs if (files := _image_files(d, exts, True))
+    ]
+    if loose and classes:
+        raise ValueError(
+            f"{str(root)!r} holds both image files (e.g. {loose[0].name!r}) and class "
+            f"subfolders ({', '.join(repr(c) for c, _ in classes[:3])}). Move the "
+            "loose images into a class subfolder, or point path at a folder that "
+            "has only one of the two."
+        )
+    if not loose and not classes:
+        raise ValueError(
+            f"No image files with extensions {exts} in {str(root)!r} or its "
+            "subfolders. Check the path, or pass extensions=... for other formats."
+        )
+    jobs = [(f, None) for f in loose] or [
+        (f, k) for k, (_, files) in enumerate(classes) for f in files
+    ]
+
+    images, labels, names = [], [], []
+    seen, duplicates, cross_class, unreadable = {}, [], [], []
+    for fp, label in jobs:
+        raw = fp.read_bytes()
+        if deduplicate:
+            digest = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+            if digest in seen:
+                kept, kept_label = seen[digest]
+                duplicates.append((str(fp), kept))
+                if kept_label != label:
+                    cross_class.append((str(fp), kept))
+                continue
+        try:
+            img = _decode(raw)
+        except Exception as exc:  # Pillow raises many types for corrupt files
+            if on_error == "raise":
+                raise ValueError(
+                    f"Cannot read image file {str(fp)!r}: {exc}. Remove or repair "
+                    "it, or pass on_error='warn' to skip unreadable files."
+                ) from exc
+            unreadable.append((str(fp), f"{type(exc).__name__}: {exc}"))
+            continue
+        img = _convert(img, color_mode)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), _RESAMPLING[interpolation])
+        arr = np.asarray(img, dtype=np.uint8)
+        if images and arr.shape != images[0].shape:
+            raise ValueError(
+                f"Images have different sizes: {names[0]!r} is "
+                f"{images[0].shape[0]}x{images[0].shape[1]} but {str(fp)!r} is "
+                f"{arr.shape[0]}x{arr.shape[1]} (height x width). Pass "
+                "size=(height, width) to resize them all."
+            )
+        if deduplicate:
+            seen[digest] = (str(fp), label)
+        images.append(arr)
+        labels.append(label)
+        names.append(str(fp))
+
+    if unreadable:
+        listed = "; ".join(f"{f} ({why})" for f, why in unreadable)
+        warnings.warn(
+            f"Skipped {len(unreadable)} unreadable image file(s): {listed}",
+            UserWarning,
+            stacklevel=2,
+        )
+    if cross_class:
+        listed = "; ".join(f"{a} = {b}" for a, b in cross_class[:10])
+        warnings.warn(
+            f"{len(cross_class)} duplicate file(s) sit in a different class than "
+            f"the identical file that was kept (dropped = kept): {listed}. Check "
+            "the labels.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if not images:
+        raise ValueError(
+            f"None of the {len(jobs)} image files in {str(root)!r} could be read."
+        )
+
+    images = np.stack(images)
+    target = None if loose else np.asarray(labels, dtype=np.int64)
+    target_names = None if loose else np.asarray([c for c, _ in classes])
+    height, width = images.shape[1:3]
+    channels = 1 if images.ndim == 3 else images.shape[3]
+    data = images.reshape(len(images), -1)
+    if return_X_y:
+        return data, target
+    descr = (
+        f"{len(images)} {color_mode} images of {height}x{width} pixels read from "
+        f"{root}"
+        + (
+            f", {len(classes)} classes: {', '.join(c for c, _ in classes)}"
+            if classes
+            else ""
+        )
+        + (f"; {len(duplicates)} duplicate files dropped" if duplicates else "")
+        + (f"; {len(unreadable)} unreadable files skipped" if unreadable else "")
+        + "."
+    )
+    return Bunch(
+        images=images,
+        data=data,
+        target=target,
+        target_names=target_names,
+        filenames=np.asarray(names),
+        image_shape=(height, width, channels),
+        duplicates=duplicates,
+        unreadable=unreadable,
+        DESCR=descr,
+    )
