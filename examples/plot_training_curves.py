@@ -2,7 +2,7 @@
 Training curves and per-epoch snapshots
 =======================================
 
-Watch a GAN learn: :class:`skgan.plotting.SampleSnapshots` is a training
+Watch a GAN learn: :class:`skgan.callbacks.SampleSnapshots` is a training
 callback that saves a grid of generated images every few epochs, always from
 the same noise vectors, and :func:`skgan.plotting.plot_history` draws the
 losses and the discriminator's accuracies from ``history_``. Training then
@@ -27,7 +27,8 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from skgan import DCGANEstimator
-from skgan.plotting import SampleSnapshots, plot_history
+from skgan.callbacks import SampleSnapshots
+from skgan.plotting import plot_history
 
 X = load_digits().data  # (1797, 64): flattened 8x8 images in 0..16
 folder = tempfile.mkdtemp(prefix="skgan_snapshots_")

@@ -1,4 +1,4 @@
-"""Tests of skgan.plotting: grids (Pillow and matplotlib), history, snapshots."""
+"""Tests of skgan.plotting: grids (Pillow and matplotlib) and training curves."""
 
 import importlib
 import math
@@ -14,7 +14,6 @@ from sklearn.exceptions import NotFittedError
 import skgan
 from skgan import plotting
 from skgan.plotting import (
-    SampleSnapshots,
     make_image_grid,
     plot_history,
     plot_image_grid,
@@ -207,7 +206,8 @@ def test_save_image_grid_writes_png(tmp_path):
 def test_plotting_imports_and_saves_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    monkeypatch.delitem(sys.modules, "skgan.plotting")
+    for name in [m for m in sys.modules if m.startswith("skgan.plotting")]:
+        monkeypatch.delitem(sys.modules, name)  # the package and its modules
     monkeypatch.setattr(skgan, "plotting", plotting)  # restored afterwards
     fresh = importlib.import_module("skgan.plotting")
     assert fresh is not plotting
@@ -325,126 +325,3 @@ def test_plot_history_errors():
         plot_history([{"d_loss": 1.0, "g_loss": "high"}])
     with pytest.raises(ValueError, match="none of the keys"):
         plot_history([{"epoch": 1, "seconds": 3.0}])
-
-
-# --------------------------------------------------------------------------- #
-# SampleSnapshots
-# --------------------------------------------------------------------------- #
-
-
-class FakeGAN:
-    """Exposes sample() like DCGANEstimator: same seed, same images."""
-
-    def __init__(self, shape=(6, 6), conditional=False, dtype=np.float64):
-        self.shape, self.conditional, self.dtype = shape, conditional, dtype
-        self.calls = []
-        self.version = 0  # changes as "training" goes on
-
-    def sample(self, n, random_state=None):
-        self.calls.append((n, random_state))
-        rng = np.random.default_rng(random_state)
-        X = (rng.random((n, *self.shape)) + self.version).astype(self.dtype)
-        if self.conditional:
-            return X, np.arange(n) % 2
-        return X
-
-
-def test_snapshots_every_k_epochs_with_fixed_noise(tmp_path):
-    target = tmp_path / "run" / "samples"
-    snapshots = SampleSnapshots(target, every=2, n_images=9, random_state=7)
-    gan = FakeGAN()
-    written = [snapshots(gan, {"epoch": e, "d_loss": 0.1}) for e in range(1, 6)]
-    assert written[0] is None and written[2] is None and written[4] is None
-    assert [p.name for p in snapshots.paths_] == ["epoch_0002.png", "epoch_0004.png"]
-    assert written[1] == snapshots.paths_[0] and written[3] == snapshots.paths_[1]
-    assert sorted(p.name for p in target.iterdir()) == [
-        "epoch_0002.png",
-        "epoch_0004.png",
-    ]
-    assert gan.calls == [(9, 7), (9, 7)]
-    first, second = (np.asarray(Image.open(p)) for p in snapshots.paths_)
-    np.testing.assert_array_equal(first, second)  # same noise, same model
-    assert first.shape == (3 * 8 + 2, 3 * 8 + 2)
-
-
-def test_snapshots_directory_created_lazily_and_prefix(tmp_path):
-    snapshots = SampleSnapshots(str(tmp_path / "later"), prefix="dcgan", n_images=4)
-    assert not (tmp_path / "later").exists()
-    path = snapshots(FakeGAN(), {"epoch": 12})
-    assert path == tmp_path / "later" / "dcgan_0012.png" and path.exists()
-
-
-def test_snapshots_of_conditional_model_are_grouped(tmp_path):
-    snapshots = SampleSnapshots(tmp_path, n_images=6, label_names=["normal", "sick"])
-    path = snapshots(FakeGAN(conditional=True), {"epoch": 1})
-    plain = SampleSnapshots(tmp_path, n_images=6, prefix="plain")(
-        FakeGAN(), {"epoch": 1}
-    )
-    with Image.open(path) as grouped, Image.open(plain) as ungrouped:
-        assert grouped.width > ungrouped.width  # a column of class names
-
-
-def test_snapshots_use_estimator_shape_and_range(tmp_path):
-    class Layout:
-        data_min, data_max = 0.0, 4.0
-
-    gan = FakeGAN(shape=(4 * 5 * 3,))  # flattened RGB rows: not inferable
-    with pytest.raises(ValueError, match="image_shape=.*parameters of SampleSnapshots"):
-        SampleSnapshots(tmp_path, n_images=2)(gan, {"epoch": 1})
-    gan.image_shape_ = (4, 5, 3)
-    gan.image_layout_ = Layout()
-    path = SampleSnapshots(tmp_path, n_images=2, n_cols=2)(gan, {"epoch": 1})
-    pixels = np.asarray(Image.open(path))
-    assert pixels.shape == (4 + 4, 2 * 7 + 2, 3)
-    assert 0 < pixels[2:6, 2:7].max() <= 64  # values 0..1 shown on a 0..4 scale
-
-
-def test_snapshots_validation(tmp_path):
-    with pytest.raises(ValueError, match="every must be >= 1"):
-        SampleSnapshots(tmp_path, every=0)
-    with pytest.raises(ValueError, match="n_images must be >= 1"):
-        SampleSnapshots(tmp_path, n_images=0)
-    with pytest.raises(TypeError, match="random_state must be an int"):
-        SampleSnapshots(tmp_path, random_state=np.random.RandomState(0))
-    with pytest.raises(ValueError, match="path separators"):
-        SampleSnapshots(tmp_path, prefix="a/b")
-    with pytest.raises(ValueError, match="data_range"):
-        SampleSnapshots(tmp_path, data_range=(1, 1))
-    with pytest.raises(TypeError, match="directory must be"):
-        SampleSnapshots(None)
-    snapshots = SampleSnapshots(tmp_path)
-    with pytest.raises(ValueError, match="integer 'epoch' key"):
-        snapshots(FakeGAN(), {"d_loss": 1.0})
-    with pytest.raises(TypeError, match="sample"):
-        snapshots(object(), {"epoch": 1})
-    assert "every=1" in repr(snapshots)
-
-
-def test_snapshots_with_real_estimator(tmp_path, close_figures):
-    gan_module = pytest.importorskip("skgan.gan")
-    from sklearn.datasets import load_digits
-
-    X = load_digits().images[:32].astype(np.float32) / 16  # float, range 0..1
-    snapshots = SampleSnapshots(tmp_path, every=2, n_images=16)
-    gan = gan_module.DCGANEstimator(
-        noise_dim=8,
-        epochs=3,
-        batch_size=16,
-        generator_width=4,
-        discriminator_width=4,
-        feature_extractor=None,
-        device="cpu",
-        random_state=0,
-        callbacks=[snapshots],
-    ).fit(X)
-    assert [p.name for p in snapshots.paths_] == ["epoch_0002.png"]
-    # the snapshot of epoch 2 shows sample(16, random_state=0) of that model
-    gan_2 = gan_module.DCGANEstimator(
-        **(gan.get_params() | {"epochs": 2, "callbacks": None})
-    )
-    expected = make_image_grid(
-        gan_2.fit(X).sample(16, random_state=0), data_range=(0, 1)
-    )
-    np.testing.assert_array_equal(np.asarray(Image.open(snapshots.paths_[0])), expected)
-    if matplotlib is not None:
-        assert len(plot_history(gan).axes) == 2
