@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from skgan import DCGANEstimator
-from skgan.gan import SAMPLE_BATCH_SIZE
+from skgan.nn.sampling import CHUNK_SIZE as SAMPLE_BATCH_SIZE
 
 
 def rss_bytes():

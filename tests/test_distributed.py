@@ -14,7 +14,7 @@ from sklearn.datasets import load_digits
 from torch import distributed as dist
 from torch import multiprocessing as mp
 
-from skgan.persistence import Checkpoint
+from skgan.callbacks import Checkpoint
 from tests._tiny import tiny_gan
 
 ROOT = Path(__file__).resolve().parents[1]
