@@ -38,7 +38,8 @@ from scipy import sparse
 from sklearn.datasets import load_digits
 
 from skgan import DivergenceError, SyntheticAugmenter, datasets
-from skgan.persistence import Checkpoint, load_model, save_model
+from skgan.callbacks import Checkpoint
+from skgan.persistence import load_model, save_model
 from tests._tiny import tiny_gan
 
 try:  # the metrics are being finished elsewhere: test them once they import
@@ -148,20 +149,6 @@ def ctx(fitted_models, files):
 # names the file, the function and what to raise; the comment says what happens
 # today.
 
-# Today: "cov contains NaN or infinity.", about an argument not passed.
-FIX_HUGE_FEATURES = (
-    "metrics/_statistics.feature_statistics: non-finite mean/cov -> "
-    "ValueError('features1 are too large: their covariance overflows float64; "
-    "rescale them')"
-)
-# Today: 0 images give "cannot reshape array of size 0 into shape
-# (0,newaxis)", text labels "invalid literal for int()", NaN float images are
-# returned as they are.
-FIX_MEDMNIST = (
-    "datasets.fetch_medmnist, after _read_npz_split: empty split, images not "
-    "uint8 (or not finite), labels not integers -> ValueError(f'{path}: "
-    "{split}_images must be a non-empty uint8 array ...')"
-)
 
 
 @dataclass
@@ -242,6 +229,9 @@ METRIC_ENTRIES = {} if metrics is None else {
     "compute_reference_statistics":
         lambda bad, c: metrics.compute_reference_statistics(bad, **EX),
     "extract_features": lambda bad, c: metrics.extract_features(bad, **EX),
+    "memorization": lambda bad, c: metrics.memorization(IMAGES, bad, **EX),
+    "synthetic_data_report":
+        lambda bad, c: metrics.synthetic_data_report(IMAGES, bad, **EX),
 }
 # fmt: on
 
@@ -426,6 +416,8 @@ BAD_PARAMETERS = {
     "on_divergence": "ignore",
     "image_shape": "8x8",
     "feature_extractor": "vgg",
+    "generator": "resnet",
+    "discriminator": 3,
     "callbacks": 3,
     "device": "gpu",
     "random_state": "seed",
@@ -482,6 +474,9 @@ def metric_rows():
             lambda bad: m.kernel_inception_distance(F, bad, **none),
         "precision_recall": lambda bad: m.precision_recall(F, bad, **none),
         "density_coverage": lambda bad: m.density_coverage(F, bad, **none),
+        "memorization": lambda bad: m.memorization(F, bad, **none),
+        "synthetic_data_report": lambda bad: m.synthetic_data_report(F, bad, **none),
+        "nearest_neighbors": lambda bad: m.nearest_neighbors(F, bad),
     }
     rows = [
         Row(case, f"{entry} (features)", error, match,
@@ -505,8 +500,19 @@ def metric_rows():
         Row("one sample", "feature_statistics", ValueError, ONE,
             lambda c: m.feature_statistics(F[:1])),
         Row("values whose covariance overflows", "frechet_distance (features)",
-            ValueError, "features1", lambda c: m.frechet_distance(F * 1e300, F),
-            FIX_HUGE_FEATURES),
+            ValueError, "features1 are too large",
+            lambda c: m.frechet_distance(F * 1e300, F)),
+        Row("not a result", "plot_nearest_training_images", TypeError,
+            "result must be what memorization", lambda c:
+            m.plot_nearest_training_images(IMAGES, IMAGES, {"distances": 1})),
+        Row("negative count", "memorization", ValueError, "n_cells must be >= 1",
+            lambda c: m.memorization(F, F, n_cells=-1, **none)),
+        Row("non-integer count", "nearest_neighbors", TypeError,
+            "block_size must be an integer",
+            lambda c: m.nearest_neighbors(F, F, block_size=2.5)),
+        Row("invalid parameter percentile", "synthetic_data_report", ValueError,
+            r"percentile must be in \(0, 100\]",
+            lambda c: m.synthetic_data_report(F, F, percentile=0, **none)),
         Row("negative count", "precision_recall", ValueError, "k must be >= 1",
             lambda c: m.precision_recall(F, F, k=-1, **none)),
         Row("non-integer count", "density_coverage", TypeError,
@@ -618,12 +624,14 @@ FILE_ROWS = [
         medmnist("junk.npz")),
     Row("image shape mismatch", "fetch_medmnist", ValueError, "not 28x28",
         medmnist("small.npz")),
-    Row("empty", "fetch_medmnist", ValueError, "no_images.npz",
-        medmnist("no_images.npz"), FIX_MEDMNIST),
-    Row("non-numeric labels", "fetch_medmnist", ValueError, "text_labels.npz",
-        medmnist("text_labels.npz"), FIX_MEDMNIST),
-    Row("NaN", "fetch_medmnist", ValueError, "nan_images.npz",
-        medmnist("nan_images.npz"), FIX_MEDMNIST),
+    Row("empty", "fetch_medmnist", ValueError,
+        r"no_images\.npz: train_images is empty", medmnist("no_images.npz")),
+    Row("non-numeric labels", "fetch_medmnist", ValueError,
+        r"text_labels\.npz: train_labels has dtype .U1; labels must be integer",
+        medmnist("text_labels.npz")),
+    Row("NaN", "fetch_medmnist", ValueError,
+        r"nan_images\.npz: train_images holds NaN or infinite values",
+        medmnist("nan_images.npz")),
     Row("missing file", "load_model", FileNotFoundError, "No skgan model file",
         lambda c: load_model(c.files / "absent.skgan")),
     Row("corrupt file", "load_model", ValueError, "not an skgan model file",

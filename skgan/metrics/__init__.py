@@ -1,5 +1,5 @@
 """Sample-quality metrics for generative models: FID, KID, IS, precision/recall,
-density/coverage.
+density/coverage, memorization tests and a one-call synthetic-data report.
 
 Every image-level function takes images in any layout skgan accepts
 (``(n, H*W*C)`` flattened rows, ``(n, H, W)`` or ``(n, H, W, C)``; ``uint8`` or
@@ -36,7 +36,9 @@ from ._frechet import (
 from ._inception import FIDInceptionV3
 from ._inception_score import inception_score
 from ._kid import kernel_inception_distance
+from ._memorization import memorization, nearest_neighbors
 from ._neighbors import density_coverage, precision_recall
+from ._report import plot_nearest_training_images, synthetic_data_report
 from ._statistics import FeatureStatistics, feature_statistics
 from ._weights import find_inception_weights, load_fid_inception
 
@@ -54,5 +56,9 @@ __all__ = [
     "inception_score",
     "kernel_inception_distance",
     "load_fid_inception",
+    "memorization",
+    "nearest_neighbors",
+    "plot_nearest_training_images",
     "precision_recall",
+    "synthetic_data_report",
 ]

@@ -21,6 +21,7 @@ Each must return a 2-D ``(batch, n_features)`` array or tensor.
 """
 
 import functools
+import inspect
 import sys
 import time
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ import torch
 
 from .._device import resolve_device
 from .._validation import check_image_array, infer_image_shape, to_nhwc
-from ._common import check_features, check_int
+from ._common import check_features, check_int, fill_doc
 from ._inception import FIDInceptionV3
 
 __all__ = ["extract_features"]
@@ -329,17 +330,55 @@ class _Extraction:
         )
 
 
-def extract_features(
-    images,
-    *,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
-):
+EXTRACTOR_DEFAULTS = {
+    "feature_extractor": "inception",
+    "image_shape": None,
+    "data_range": None,
+    "batch_size": 64,
+    "device": "auto",
+    "weights_path": None,
+    "verbose": 0,
+}
+
+
+def with_extractor(func):
+    """Give ``func`` the extractor keyword arguments, validated as one object.
+
+    ``func`` ends with a keyword-only parameter ``ex``. The public function
+    takes, in its place, the keyword arguments of ``EXTRACTOR_DEFAULTS`` (its
+    signature shows them), builds one :class:`_Extraction` from them (which
+    validates them before any work) and passes it as ``ex``. ``{common}`` in
+    the docstring becomes their shared description.
+    """
+    signature = inspect.signature(func)
+    params = list(signature.parameters.values())
+    if not params or params[-1].name != "ex":
+        raise TypeError(f"{func.__name__} must end with a parameter 'ex'.")
+    public = signature.replace(
+        parameters=params[:-1]
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
+            for name, value in EXTRACTOR_DEFAULTS.items()
+        ]
+    )
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            public.bind(*args, **kwargs)
+        except TypeError as exc:  # as Python says it, naming the function
+            raise TypeError(f"{func.__name__}() {exc}") from None
+        options = {
+            name: kwargs.pop(name, value) for name, value in EXTRACTOR_DEFAULTS.items()
+        }
+        return func(*args, **kwargs, ex=_Extraction(**options))
+
+    wrapper.__signature__ = public
+    return fill_doc(wrapper)
+
+
+@with_extractor
+def extract_features(images, *, ex):
     """Compute features of images, in batches, for reuse across metrics.
 
     Parameters
@@ -371,15 +410,6 @@ default="inception"
     features : ndarray of shape (n, n_features)
         float32 from networks, float64 otherwise.
     """
-    if feature_extractor is None:
+    if ex.kind == "none":
         raise ValueError("extract_features needs a feature_extractor, got None.")
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     return ex.features(ex.prepare(images, "images"))

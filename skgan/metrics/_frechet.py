@@ -30,9 +30,9 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from ._common import SmallSampleWarning, check_features, fill_doc
-from ._features import _Extraction
-from ._statistics import FeatureStatistics, feature_statistics
+from ._common import SmallSampleWarning, check_features
+from ._features import with_extractor
+from ._statistics import FeatureStatistics, check_magnitude, feature_statistics
 
 __all__ = [
     "compute_reference_statistics",
@@ -68,7 +68,7 @@ def _warn_sample_size(n, d, name):
 def _check_side(value, name):
     if isinstance(value, FeatureStatistics):
         return value
-    return check_features(value, name=name, min_samples=2)
+    return check_magnitude(check_features(value, name=name, min_samples=2), name)
 
 
 class _Side:
@@ -250,18 +250,12 @@ FeatureStatistics
     return _frechet(a, b, ("features1", "features2"))
 
 
-@fill_doc
+@with_extractor
 def frechet_inception_distance(
     real,
     fake,
     *,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
+    ex,
 ):
     """Fréchet Inception Distance (FID) between real and generated images.
 
@@ -294,15 +288,6 @@ def frechet_inception_distance(
     >>> 0 < fid < 1
     True
     """
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     names = ("real", "fake")
     prepared = [
         value
@@ -324,17 +309,11 @@ def frechet_inception_distance(
     return _frechet(a, b, names)
 
 
-@fill_doc
+@with_extractor
 def compute_reference_statistics(
     images,
     *,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
+    ex,
 ):
     """Feature statistics of a (real) image set, to reuse across FID calls.
 
@@ -360,13 +339,4 @@ def compute_reference_statistics(
     >>> compute_reference_statistics(feats, feature_extractor=None)
     FeatureStatistics(n_features=3, n_samples=100)
     """
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     return feature_statistics(ex.features(ex.prepare(images, "images", 2)))

@@ -3,8 +3,8 @@
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from ._common import check_features, check_int, fill_doc
-from ._features import _Extraction
+from ._common import check_features, check_int
+from ._features import with_extractor
 
 __all__ = ["inception_score"]
 
@@ -16,18 +16,12 @@ def _split_score(logits):
     return float(np.exp(np.mean(kl)))
 
 
-@fill_doc
+@with_extractor
 def inception_score(
     images,
     *,
     n_splits=10,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
+    ex,
 ):
     """Inception Score: ``exp(E_x KL(p(y|x) || p(y)))``, mean and std over splits.
 
@@ -63,15 +57,6 @@ def inception_score(
     (10.0, 0.0)
     """
     n_splits = check_int(n_splits, "n_splits")
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     prepared = ex.prepare(images, "images")
     if n_splits > len(prepared):
         raise ValueError(

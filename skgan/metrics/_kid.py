@@ -10,9 +10,8 @@ from ._common import (
     check_features,
     check_int,
     check_same_width,
-    fill_doc,
 )
-from ._features import _Extraction
+from ._features import with_extractor
 
 __all__ = ["kernel_inception_distance", "mmd2_unbiased"]
 
@@ -45,7 +44,7 @@ def mmd2_unbiased(X, Y):
     return float(within_x + within_y - 2.0 * kxy.mean())
 
 
-@fill_doc
+@with_extractor
 def kernel_inception_distance(
     real,
     fake,
@@ -53,13 +52,7 @@ def kernel_inception_distance(
     n_subsets=100,
     subset_size=1000,
     random_state=0,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
+    ex,
 ):
     """Kernel Inception Distance (KID, Bińkowski et al. 2018).
 
@@ -103,15 +96,6 @@ def kernel_inception_distance(
     n_subsets = check_int(n_subsets, "n_subsets")
     subset_size = check_int(subset_size, "subset_size", minimum=2)
     rng = check_random_state(random_state)
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     real = ex.prepare(real, "real", min_samples=2)
     fake = ex.prepare(fake, "fake", min_samples=2)
     if ex.kind == "none":

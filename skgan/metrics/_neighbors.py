@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from ._common import check_features, check_int, check_same_width, fill_doc
-from ._features import _Extraction
+from ._common import check_features, check_int, check_same_width
+from ._features import with_extractor
 
 __all__ = ["density_coverage", "precision_recall"]
 
@@ -140,6 +140,35 @@ class _Pool:
         exact[r, c] = eng.exact(r0 + r, self.j[r, c])
         return _kth_smallest(exact, self.k)
 
+    def nearest(self, eng, r0):
+        """Exact nearest squared distance and column of each row (k=1); ties
+        go to the smallest column index."""
+        bound = np.min(self.hi, axis=1)
+        r, c = np.nonzero(self.lo <= bound[:, None])
+        exact = eng.exact(r0 + r, self.j[r, c])
+        order = np.lexsort((self.j[r, c], exact, r))  # by row, distance, index
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = r[order][1:] != r[order][:-1]
+        pick = order[first]
+        return exact[pick], self.j[r[pick], c[pick]]
+
+
+def nearest_sq_distances(reference, query, block_size=1024, verbose=0):
+    """Exact squared distance and index of each query row's nearest reference row."""
+    eng = _Engine(query, reference, block_size, verbose)
+    sq = np.empty(query.shape[0])
+    index = np.empty(query.shape[0], dtype=np.intp)
+    blocks = eng.blocks(query.shape[0])
+    for bi, (r0, r1) in enumerate(blocks):
+        Xb = query[r0:r1].astype(np.float64)
+        pool = _Pool(r1 - r0, 1)
+        for c0, c1 in eng.blocks(reference.shape[0]):
+            lo, hi = eng.bounds(r0, r1, Xb, c0, c1)
+            pool.add(lo, hi, np.arange(c0, c1))
+        sq[r0:r1], index[r0:r1] = pool.nearest(eng, r0)
+        eng.progress("nearest neighbours", bi + 1, len(blocks))
+    return sq, index
+
 
 def kth_neighbor_sq_distances(X, k, block_size=1024, verbose=0):
     """Squared distance from each row of ``X`` to its k-th nearest *other* row.
@@ -239,20 +268,14 @@ def _features_pair(real, fake, ex):
     return real, fake
 
 
-@fill_doc
+@with_extractor
 def precision_recall(
     real,
     fake,
     *,
     k=3,
     block_size=1024,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
+    ex,
 ):
     """Improved precision and recall (Kynkäänniemi et al., 2019).
 
@@ -296,15 +319,6 @@ def precision_recall(
     >>> precision_recall(x, x, feature_extractor=None)
     (1.0, 1.0)
     """
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     real, fake, k, block = _prepare_pair(real, fake, k, block_size, ex, True)
     real, fake = _features_pair(real, fake, ex)
     real_radii = kth_neighbor_sq_distances(real, k, block, ex.verbose)
@@ -315,20 +329,14 @@ def precision_recall(
     return float(np.mean(counts > 0)), float(np.mean(recalled))
 
 
-@fill_doc
+@with_extractor
 def density_coverage(
     real,
     fake,
     *,
     k=5,
     block_size=1024,
-    feature_extractor="inception",
-    image_shape=None,
-    data_range=None,
-    batch_size=64,
-    device="auto",
-    weights_path=None,
-    verbose=0,
+    ex,
 ):
     """Density and coverage (Naeem et al., 2020).
 
@@ -364,15 +372,6 @@ def density_coverage(
     >>> density_coverage(x, x, feature_extractor=None)[1]
     1.0
     """
-    ex = _Extraction(
-        feature_extractor,
-        image_shape=image_shape,
-        data_range=data_range,
-        batch_size=batch_size,
-        device=device,
-        weights_path=weights_path,
-        verbose=verbose,
-    )
     real, fake, k, block = _prepare_pair(real, fake, k, block_size, ex, False)
     real, fake = _features_pair(real, fake, ex)
     real_radii = kth_neighbor_sq_distances(real, k, block, ex.verbose)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._common import check_features, check_int
 
-__all__ = ["FeatureStatistics", "feature_statistics"]
+__all__ = ["FeatureStatistics", "check_magnitude", "feature_statistics"]
 
 _FORMAT_VERSION = 1
 
@@ -151,6 +151,23 @@ class FeatureStatistics:
             return cls(data["mean"], data["cov"], n)
 
 
+def check_magnitude(X, name):
+    """Refuse features so large that their covariance overflows float64.
+
+    Every centred value is at most ``2 * max|x|``, so the sums of products
+    behind the covariance stay finite when ``n * (2 * max|x|)**2`` does.
+    """
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    limit = np.sqrt(np.finfo(np.float64).max / (4.0 * max(X.shape[0], 1)))
+    if largest > limit:
+        raise ValueError(
+            f"{name} are too large: their covariance overflows float64 (largest "
+            f"absolute value {largest:.3g}; at most {limit:.3g} is safe for "
+            f"{X.shape[0]} samples). Rescale them, e.g. divide by {largest:.3g}."
+        )
+    return X
+
+
 def feature_statistics(features, *, block_size=4096):
     """Mean and unbiased covariance of a feature matrix, accumulated in float64.
 
@@ -169,7 +186,9 @@ def feature_statistics(features, *, block_size=4096):
     stats : FeatureStatistics
     """
     block_size = check_int(block_size, "block_size")
-    X = check_features(features, name="features", min_samples=2)
+    X = check_magnitude(
+        check_features(features, name="features", min_samples=2), "features"
+    )
     n, d = X.shape
     total = np.zeros(d)
     for start in range(0, n, block_size):
