@@ -6,7 +6,7 @@ What
     and is judged against the ``val`` split. Methods:
 
     * ``reference``: the DCGAN a user would copy from a tutorial, in plain
-      PyTorch (defined in this file, no skgan); ``reference-*`` change one
+      PyTorch (``reference_dcgan.py``, no skgan); ``reference-*`` change one
       thing in it (:data:`REFERENCE_CONFIGS`), for ablations;
     * ``skgan-*``: :class:`skgan.DCGANEstimator` with the settings of
       :data:`SKGAN_CONFIGS`, stopped by ``max_time``.
@@ -73,6 +73,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from reference_dcgan import ReferenceDCGAN
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
 from torch import nn
@@ -84,7 +85,6 @@ from skgan.metrics import (
     kernel_inception_distance,
     precision_recall,
 )
-from skgan.nn import ExponentialMovingAverage, diff_augment, parse_policy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
 CLASS_NAMES = {0: "normal", 1: "pneumonia"}
@@ -273,193 +273,6 @@ class FeatureSpaces:
     def predict(self, images):
         """Classifier labels of uint8 images."""
         return self.classifier.predict(_unit_rows(images))
-
-
-# --------------------------------------------------------------------------- #
-# the tutorial DCGAN, in plain PyTorch
-# --------------------------------------------------------------------------- #
-
-
-class ReferenceGenerator(nn.Module):
-    """Tutorial DCGAN generator for 28x28: dense 128x7x7, then two 4x4 deconvs."""
-
-    def __init__(self, noise_dim=100):
-        super().__init__()
-        self.project = nn.Sequential(
-            nn.Linear(noise_dim, 128 * 7 * 7, bias=False),
-            nn.BatchNorm1d(128 * 7 * 7),
-            nn.ReLU(True),
-        )
-        self.upsample = nn.Sequential(
-            nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(64),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(64, 1, 4, 2, 1),
-            nn.Tanh(),
-        )
-
-    def forward(self, z):
-        return self.upsample(self.project(z).view(-1, 128, 7, 7))
-
-
-class ReferenceDiscriminator(nn.Module):
-    """Tutorial DCGAN discriminator for 28x28: two strided convs, one logit."""
-
-    def __init__(self, batch_norm=True):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 64, 4, 2, 1),
-            nn.LeakyReLU(0.2, True),
-            nn.Conv2d(64, 128, 4, 2, 1, bias=not batch_norm),
-            nn.BatchNorm2d(128) if batch_norm else nn.Identity(),
-            nn.LeakyReLU(0.2, True),
-            nn.Flatten(),
-            nn.Linear(128 * 7 * 7, 1),
-        )
-
-    def forward(self, x):
-        return self.net(x).view(-1)
-
-
-def _dcgan_init(module):
-    """DCGAN initialisation: weights N(0, 0.02), batch-norm scales N(1, 0.02)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
-
-
-class ReferenceDCGAN:
-    """The hand-written tutorial DCGAN, trained until a time budget expires.
-
-    BCE-with-logits loss (non-saturating generator loss), Adam lr 2e-4 and
-    betas (0.5, 0.999) for both networks, batch 64, 100-d Gaussian noise,
-    pixels scaled to ``[-1, 1]``. ``sample`` runs the generator in eval mode
-    (batch-norm running statistics), as skgan does.
-
-    Parameters
-    ----------
-    max_time : float
-        Training seconds; checked after every step.
-    seed : int, default=0
-        Seeds torch (weights, noise, shuffling) at the start of ``fit``.
-    noise_dim, batch_size, lr : default=100, 64, 2e-4
-        Tutorial hyperparameters.
-    batch_norm : bool, default=True
-        Batch normalisation in the discriminator (the tutorial's).
-    joint_call : bool, default=False
-        Judge real and generated images in one discriminator call (one batch
-        of both) instead of the tutorial's two.
-    ema_decay : float or None, default=None
-        Sample from an exponential moving average of the generator, skgan's
-        (:class:`skgan.nn.ExponentialMovingAverage`: its decay is warmed up,
-        without which a 0.999 average of a few hundred steps is still mostly
-        the initial weights).
-    augment : str or None, default=None
-        DiffAugment policy applied to every discriminator input
-        (:func:`skgan.nn.diff_augment`).
-    """
-
-    def __init__(
-        self,
-        max_time,
-        seed=0,
-        noise_dim=100,
-        batch_size=64,
-        lr=2e-4,
-        batch_norm=True,
-        joint_call=False,
-        ema_decay=None,
-        augment=None,
-    ):
-        self.max_time = max_time
-        self.seed = seed
-        self.noise_dim = noise_dim
-        self.batch_size = batch_size
-        self.lr = lr
-        self.batch_norm = batch_norm
-        self.joint_call = joint_call
-        self.ema_decay = ema_decay
-        self.augment = augment
-
-    def fit(self, X):
-        """Train on uint8 images ``X`` of shape ``(n, 28, 28)``; return self."""
-        start = time.perf_counter()
-        torch.manual_seed(self.seed)
-        data = torch.from_numpy(X.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
-        self.generator = ReferenceGenerator(self.noise_dim).apply(_dcgan_init)
-        discriminator = ReferenceDiscriminator(self.batch_norm).apply(_dcgan_init)
-        average = None
-        if self.ema_decay is not None:
-            average = ExponentialMovingAverage(self.generator, self.ema_decay)
-        policy = parse_policy(self.augment)
-
-        def judge(images):
-            return discriminator(diff_augment(images, policy) if policy else images)
-
-        opt_g = torch.optim.Adam(
-            self.generator.parameters(), lr=self.lr, betas=(0.5, 0.999)
-        )
-        opt_d = torch.optim.Adam(
-            discriminator.parameters(), lr=self.lr, betas=(0.5, 0.999)
-        )
-        criterion = nn.BCEWithLogitsLoss()
-        batch = min(self.batch_size, len(data))
-        ones, zeros = torch.ones(batch), torch.zeros(batch)
-        self.n_steps = 0
-        deadline = start + self.max_time
-        self.generator.train()
-        discriminator.train()
-        while True:
-            order = torch.randperm(len(data))
-            for i in range(0, len(data) - batch + 1, batch):  # drop the last batch
-                real = data[order[i : i + batch]]
-                fake = self.generator(torch.randn(batch, self.noise_dim))
-                # discriminator: real -> 1, fake -> 0
-                if self.joint_call:
-                    logits = judge(torch.cat([real, fake.detach()]))
-                    d_loss = criterion(logits[:batch], ones) + criterion(
-                        logits[batch:], zeros
-                    )
-                else:
-                    d_loss = criterion(judge(real), ones) + criterion(
-                        judge(fake.detach()), zeros
-                    )
-                opt_d.zero_grad()
-                d_loss.backward()
-                opt_d.step()
-                # generator: non-saturating, fake -> 1
-                g_loss = criterion(judge(fake), ones)
-                opt_g.zero_grad()
-                g_loss.backward()
-                opt_g.step()
-                if average is not None:
-                    average.update()
-                self.n_steps += 1
-                if time.perf_counter() >= deadline:
-                    if average is not None:
-                        self.generator = average.average
-                    self.generator.eval()
-                    return self
-
-    def sample(self, n_samples, random_state=0):
-        """Draw ``n_samples`` uint8 images ``(n, 28, 28)`` with seeded noise."""
-        noise = torch.randn(
-            n_samples,
-            self.noise_dim,
-            generator=torch.Generator().manual_seed(random_state),
-        )
-        with torch.inference_mode():
-            images = self.generator.eval()(noise).numpy()[:, 0]
-        return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------- #
-# training a method for a budget
-# --------------------------------------------------------------------------- #
 
 
 def warm_up_torch():
