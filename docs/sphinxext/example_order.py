@@ -5,6 +5,7 @@ ORDER = (
     "plot_chest_xray.py",
     "plot_training_curves.py",
     "plot_conditional_sampling.py",
+    "plot_custom_generator.py",
     "plot_augmenter_vs_imblearn.py",
     "plot_metrics_features.py",
     "plot_grid_search.py",
