@@ -6,7 +6,7 @@ What
     and is judged against the ``val`` split. Methods:
 
     * ``reference``: the DCGAN a user would copy from a tutorial, in plain
-      PyTorch (``reference_dcgan.py``, no skgan); ``reference-*`` change one
+      PyTorch (``_reference_dcgan.py``, no skgan); ``reference-*`` change one
       thing in it (:data:`REFERENCE_CONFIGS`), for ablations;
     * ``skgan-*``: :class:`skgan.DCGANEstimator` with the settings of
       :data:`SKGAN_CONFIGS`, stopped by ``max_time``.
@@ -22,10 +22,10 @@ What
     a drift of the machine's load hits them all alike.
 
 How to run
-    python benchmarks/quality.py                      # 60,150,300 s budgets
-    python benchmarks/quality.py --budgets 6 --methods reference,skgan-recipe
-    python benchmarks/quality.py --grid grid.png --json quality.json
-    python benchmarks/quality.py --train-per-class 200 --budgets 150   # scarce data
+    python benchmarks/gan_quality.py                      # 60,150,300 s budgets
+    python benchmarks/gan_quality.py --budgets 6 --methods reference,skgan-recipe
+    python benchmarks/gan_quality.py --grid grid.png --json quality.json
+    python benchmarks/gan_quality.py --train-per-class 200 --budgets 150   # scarce data
 
     Export ``OMP_WAIT_POLICY=PASSIVE`` on a shared machine (spinning OpenMP
     threads slow training down many times) and run on quiet cores: the budgets
@@ -73,7 +73,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from reference_dcgan import ReferenceDCGAN
+from _reference_dcgan import ReferenceDCGAN
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
 from torch import nn

@@ -8,7 +8,7 @@ defaults' (above 1: dearer). The images are PneumoniaMNIST's train split if
 ``../shared/data/pneumoniamnist.npz`` is there, random ones otherwise (speed
 does not depend on the pixels).
 
-Run:  python benchmarks/estimator_options.py [--steps 200] [--repeats 3]
+Run:  python benchmarks/gan_options.py [--steps 200] [--repeats 3]
 """
 
 import argparse

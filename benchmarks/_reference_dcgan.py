@@ -1,6 +1,6 @@
 """The DCGAN a user would copy from a tutorial, in plain PyTorch (no skgan).
 
-The reference that ``quality.py`` compares skgan with at equal wall-clock
+The reference that ``gan_quality.py`` compares skgan with at equal wall-clock
 budgets: a dense 128x7x7 projection and two transposed convolutions in the
 generator, two strided convolutions in the discriminator, BCE with logits,
 Adam (2e-4, beta1 0.5), batch 64. ``ReferenceDCGAN``'s keyword arguments each

@@ -11,8 +11,8 @@ and fake in separate calls. Runs are
 interleaved in one process and the median ratio is printed, with the achieved
 FLOP rate as a share of this machine's single-precision matmul rate.
 
-Run:  python benchmarks/train_step.py [--repeats 7] [--threads 2]
-      python benchmarks/train_step.py --discriminator-batch-norm
+Run:  python benchmarks/gan_train_step.py [--repeats 7] [--threads 2]
+      python benchmarks/gan_train_step.py --discriminator-batch-norm
 """
 
 import argparse

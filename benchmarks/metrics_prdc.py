@@ -10,7 +10,7 @@ process's ``ru_maxrss``).
 2. n = 50,000 x 2048-d: skgan's precision/recall only; prdc is not run, its
    memory is extrapolated from its three n x n matrices.
 
-    python benchmarks/bench_metrics_prdc.py [--n 10000] [--n-large 50000]
+    python benchmarks/metrics_prdc.py [--n 10000] [--n-large 50000]
                                             [--skip-large] [--blas-threads N]
 
 ``--blas-threads`` caps the BLAS threads of both methods alike (threadpoolctl).

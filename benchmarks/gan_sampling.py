@@ -7,7 +7,7 @@ resident memory (polled from ``/proc/self/statm`` during the call) of
 ``sample(chunk)`` and ``sample(n)`` beyond their output arrays, and prints
 images/s. Linux only.
 
-Run:  python benchmarks/sample_throughput.py [--n 100000] [--width 64]
+Run:  python benchmarks/gan_sampling.py [--n 100000] [--width 64]
 """
 
 import argparse

@@ -3,7 +3,7 @@
 Prints both values, their relative difference, both times and the speed ratio,
 measured in this run.
 
-    python benchmarks/bench_metrics_frechet.py [--dim 2048] [--n 10000]
+    python benchmarks/metrics_frechet.py [--dim 2048] [--n 10000]
                                                [--blas-threads N]
 
 ``--blas-threads`` caps the BLAS/LAPACK threads of both methods alike
