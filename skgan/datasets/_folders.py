@@ -132,7 +132,7 @@ def load_image_folder(
         Pillow resampling filter used by the resize (antialiased when shrinking).
     deduplicate : bool, default=False
         Drop files whose bytes are identical (same MD5) to a file read before,
-        as the lung X-ray seed does. The dropped files are listed in
+        as published lung X-ray GAN pipelines do. The dropped files are listed in
         ``duplicates``; a warning is raised when duplicates carry different
         classes.
     on_error : {"warn", "raise"}, default="warn"
