@@ -3,6 +3,8 @@ import os
 import pytest
 import torch
 
+from tests import _tiny
+
 # Two cores: one torch thread per test process keeps timings stable under xdist.
 torch.set_num_threads(int(os.environ.get("SKGAN_TEST_THREADS", "1")))
 
@@ -23,3 +25,14 @@ def pneumonia_path():
     if not os.path.exists(path):
         pytest.skip("../shared/data/pneumoniamnist.npz is not present")
     return path
+
+
+@pytest.fixture
+def tiny_gan():
+    """Factory of DCGANEstimators small enough for unit tests (``tests/_tiny.py``).
+
+    ``tiny_gan(**params)`` overrides the tiny defaults. Module-level helpers and
+    spawned processes, which fixtures cannot reach, import it from
+    ``tests._tiny`` instead.
+    """
+    return _tiny.tiny_gan

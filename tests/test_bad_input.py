@@ -145,10 +145,8 @@ def ctx(fitted_models, files):
     return Context(fitted_models, files)
 
 
-# Fixes for the inputs that still escape (reasons of the strict xfails). Each
-# names the file, the function and what to raise; the comment says what happens
-# today.
-
+# No input escapes today. A row whose input still escapes gets ``fix=``: the
+# reason of a strict xfail, naming the file, the function and what to raise.
 
 
 @dataclass
@@ -691,8 +689,8 @@ def test_table_covers_every_case_and_entry_point():
 
 # ------------------------------------------------------------------ fuzzing
 
-# Inputs known to escape (strict-xfail rows above) are left out of the fuzzing
-# so that it guards everything else; drop each exclusion once its fix lands.
+# Inputs known to escape (strict-xfail rows above, none today) would be left out
+# of the fuzzing so that it guards everything else.
 FUZZ_DTYPES = [
     "bool",
     "int8",

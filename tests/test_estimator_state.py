@@ -12,7 +12,6 @@ from sklearn.datasets import load_digits
 from skgan import DCGANEstimator
 from skgan.callbacks import Checkpoint, latest_checkpoint
 from skgan.persistence import load_model, save_model
-from tests._tiny import tiny_gan
 
 OLD_FILES = Path(__file__).parent / "data" / "format_v1"
 
@@ -56,7 +55,7 @@ def test_an_old_file_continues_training(digits):
 
 @pytest.mark.parametrize("channels_last", [True, False])
 def test_weights_keep_their_memory_order_through_every_round_trip(
-    digits, tmp_path, channels_last
+    digits, tmp_path, channels_last, tiny_gan
 ):
     gan = tiny_gan(epochs=2, channels_last=channels_last).fit(digits)
     assert is_channels_last(gan.generator_) == channels_last
@@ -71,7 +70,9 @@ def test_weights_keep_their_memory_order_through_every_round_trip(
         np.testing.assert_array_equal(copy.sample(20, random_state=0), expected)
 
 
-def test_checkpoint_resume_samples_identically_with_channels_last(digits, tmp_path):
+def test_checkpoint_resume_samples_identically_with_channels_last(
+    digits, tmp_path, tiny_gan
+):
     callbacks = [Checkpoint(tmp_path, every=1)]
     whole = tiny_gan(epochs=3, callbacks=callbacks).fit(digits)
     resumed = load_model(latest_checkpoint(tmp_path))
@@ -87,7 +88,7 @@ def test_checkpoint_resume_samples_identically_with_channels_last(digits, tmp_pa
     )
 
 
-def test_a_failed_load_leaves_no_half_fitted_model(digits, tmp_path):
+def test_a_failed_load_leaves_no_half_fitted_model(digits, tiny_gan):
     gan = tiny_gan().fit(digits)
     values, tensors = gan._export_state()
     fresh = tiny_gan(noise_dim=9)  # networks that the tensors do not fit
