@@ -1,4 +1,4 @@
-"""How a DCGANEstimator trains: parameter checks, initialisation, the epoch record.
+"""How a DCGANEstimator trains: initialisation, the training call, the epoch record.
 
 The sklearn side of training: it turns the estimator's parameters and arrays
 into the arguments of :func:`skgan.nn.fitting.train_gan` (the torch loop), and
