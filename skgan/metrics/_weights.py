@@ -15,11 +15,12 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import torch
+
+from .._files import atomic_write
 
 __all__ = ["find_inception_weights", "load_fid_inception", "inception_cache_dir"]
 
@@ -63,18 +64,12 @@ def _download(dest, *, verbose=0, timeout=60):
     """Download :data:`URL` to ``dest`` with size and SHA-256 checks, atomically."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=dest.name + ".", suffix=".part", dir=dest.parent
-    )
     digest = hashlib.sha256()
     size = 0
     reported = 0
-    try:
-        with os.fdopen(fd, "wb") as out, _urlopen(URL, timeout) as response:
-            while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
+    with atomic_write(dest) as out:
+        with _urlopen(URL, timeout) as response:
+            while chunk := response.read(_CHUNK):
                 out.write(chunk)
                 digest.update(chunk)
                 size += len(chunk)
@@ -87,19 +82,13 @@ def _download(dest, *, verbose=0, timeout=60):
                     )
         sha = digest.hexdigest()
         if size != FILE_SIZE or not sha.startswith(SHA256_PREFIX):
+            # Raised inside atomic_write: the partial file is removed.
             raise _CorruptDownloadError(
                 f"The download of {URL} is corrupt: got {size:,} bytes with "
                 f"SHA-256 {sha}, expected {FILE_SIZE:,} bytes with a SHA-256 "
                 f"starting with {SHA256_PREFIX}. Nothing was saved; try again or "
                 "provide the file yourself.\n" + _how_to_provide()
             )
-        os.replace(tmp_name, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
     return dest
 
 
