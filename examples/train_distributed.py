@@ -78,6 +78,10 @@ def main(argv=None):
         print(f"trained {args.steps} steps on {processes} in {seconds:.1f} s")
         gan.save(args.output)
     if dist.is_initialized():
+        # Every rank has finished with the process group before any rank
+        # tears down its connections: a rank that exits while a peer still
+        # talks to it can abort that peer.
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -98,8 +98,13 @@ def _rank(rank, world_size, init_file, params, out_dir):
             },
             Path(out_dir) / f"rank{rank}.pt",
         )
-    finally:
-        dist.destroy_process_group()
+        del gan
+    except BaseException:
+        dist.destroy_process_group()  # a peer may be gone: no barrier
+        raise
+    # Both ranks are done with gloo before either tears it down.
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def run_two_ranks(params, tmp_path):
@@ -110,9 +115,7 @@ def run_two_ranks(params, tmp_path):
         join=True,
         start_method="spawn",
     )
-    return [
-        torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)
-    ]
+    return [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
 
 
 def test_two_ranks_match_one_process_on_the_same_global_batch(tmp_path):

@@ -10,6 +10,7 @@ batch up to float rounding. Random draws inside the discriminator
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 from contextlib import contextmanager
@@ -34,6 +35,11 @@ def _environment_world_size():
         return 1
 
 
+def _destroy_own_group():
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def distributed_context(mode, device):
     """The :class:`DistributedContext` to train in, or None for one process.
 
@@ -42,8 +48,9 @@ def distributed_context(mode, device):
     mode : {"auto", True, False}
         ``"auto"``: distributed when a process group with more than one rank is
         initialised, or when launched by ``torchrun`` (then the group is
-        initialised here, NCCL on CUDA and gloo otherwise). True: the same, but
-        a single process is an error. False: never.
+        initialised here, NCCL on CUDA and gloo otherwise, and destroyed at
+        exit unless the script destroys it first). True: the same, but a
+        single process is an error. False: never.
     device : torch.device
         The device this rank trains on.
     """
@@ -55,6 +62,10 @@ def distributed_context(mode, device):
         return None
     if not dist.is_initialized() and _environment_world_size() > 1:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        # A group still alive when the interpreter shuts down is torn down
+        # with it, and its worker threads can then abort the process; destroy
+        # the group this module created while Python is still whole.
+        atexit.register(_destroy_own_group)
     if dist.is_initialized() and dist.get_world_size() > 1:
         return DistributedContext(dist.get_rank(), dist.get_world_size())
     if mode is True:
