@@ -1,4 +1,4 @@
-"""Safe model files and training checkpoints for :class:`~skgan.DCGANEstimator`.
+"""Safe model files for :class:`~skgan.DCGANEstimator`.
 
 Pickle and joblib keep working for private use, but unpickling a file can run
 arbitrary code, so they are no format for sharing models. :func:`save_model`
@@ -25,9 +25,9 @@ writes a file that :func:`load_model` reads without unpickling any code:
   skgan (a higher format version) asks for an upgrade.
 
 Parameters that are code or other objects JSON cannot hold (``callbacks``, a
-callable or transformer ``feature_extractor``) are not saved: the file holds
-their default value instead, and a :class:`PersistenceWarning` names them when
-saving and when loading, so that they can be set again with ``set_params``.
+callable ``feature_extractor``, a user's ``generator``) are not saved: the file
+holds their default value, a :class:`PersistenceWarning` names them, and
+``load_model(path, params={...})`` sets them again.
 A ``RandomState`` instance given as ``random_state`` is saved with its exact
 state, tuples stay tuples, and a ``torch.device`` stays a ``torch.device``.
 
