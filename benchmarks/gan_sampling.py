@@ -1,7 +1,7 @@
 """Images/s and memory of ``DCGANEstimator.sample`` on large requests.
 
-``sample`` generates in chunks of ``SAMPLE_BATCH_SIZE`` images, so its working
-memory must not grow with ``n``: the script fits a model on 64x64 RGB uint8
+``sample`` generates in chunks of ``skgan.nn.sampling.CHUNK_SIZE`` images, so
+its working memory must not grow with ``n``: the script fits a model on 64x64 RGB uint8
 images (one step: the weights do not matter for speed), then compares the peak
 resident memory (polled from ``/proc/self/statm`` during the call) of
 ``sample(chunk)`` and ``sample(n)`` beyond their output arrays, and prints
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from skgan import DCGANEstimator
-from skgan.nn.sampling import CHUNK_SIZE as SAMPLE_BATCH_SIZE
+from skgan.nn.sampling import CHUNK_SIZE
 
 
 def rss_bytes():
@@ -63,7 +63,7 @@ def main():
     print(
         f"machine: {platform.machine()}, torch {torch.__version__}, "
         f"{args.threads} threads; generator_width={gan.generator_width}, "
-        f"64x64 RGB uint8, chunks of {SAMPLE_BATCH_SIZE}"
+        f"64x64 RGB uint8, chunks of {CHUNK_SIZE}"
     )
 
     def working_memory(n):
@@ -73,16 +73,16 @@ def main():
         seconds = time.perf_counter() - start
         return max(0, peak - before - out.nbytes), seconds, out
 
-    gan.sample(SAMPLE_BATCH_SIZE, random_state=1)  # warm-up
-    chunk_extra, chunk_s, _ = working_memory(SAMPLE_BATCH_SIZE)
+    gan.sample(CHUNK_SIZE, random_state=1)  # warm-up
+    chunk_extra, chunk_s, _ = working_memory(CHUNK_SIZE)
     big_extra, big_s, out = working_memory(args.n)
-    print(f"sample({SAMPLE_BATCH_SIZE}): {SAMPLE_BATCH_SIZE / chunk_s:8.1f} img/s")
+    print(f"sample({CHUNK_SIZE}): {CHUNK_SIZE / chunk_s:8.1f} img/s")
     print(
         f"sample({args.n}): {args.n / big_s:8.1f} img/s, {big_s:.1f} s, "
         f"output {out.nbytes / 2**20:.0f} MiB"
     )
     print(
-        f"peak memory beyond the output: sample({SAMPLE_BATCH_SIZE}) "
+        f"peak memory beyond the output: sample({CHUNK_SIZE}) "
         f"{chunk_extra / 2**20:.0f} MiB, sample({args.n}) {big_extra / 2**20:.0f} MiB"
     )
 
