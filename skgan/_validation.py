@@ -264,6 +264,25 @@ class ImageLayout:
                 "as at fit time."
             )
 
+    def check_training_range(self, X, *, name="X"):
+        """Refuse images too far outside this layout's value range to train on.
+
+        The networks see the fitted range as ``[-1, 1]``; continuing training
+        accepts values up to one span beyond it on either side (``[-3, 3]``),
+        and refuses more, which would only teach the discriminator the scale.
+        """
+        span = self.data_max - self.data_min
+        if span <= 0:
+            return  # constant training images: every value maps to -1
+        low, high = float(np.min(X)), float(np.max(X))
+        if low < self.data_min - span or high > self.data_max + span:
+            raise ValueError(
+                f"{name} has values from {low:g} to {high:g}, far outside the "
+                f"range {self.data_min:g} to {self.data_max:g} the model was "
+                f"fitted on. Scale {name} like the first training images, or "
+                "start afresh with warm_start=False."
+            )
+
     def to_model(self, X):
         """Map user images to float32 ``(n, C, H, W)`` in ``[-1, 1]``."""
         # float64 arithmetic: a small span far from zero (900 +- 0.01) would

@@ -352,6 +352,8 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         """
         keep = self.warm_start and hasattr(self, "generator_")
         X, layout = self._validate_images(X, reset=not keep)
+        if keep:
+            layout.check_training_range(X)
         pairs = check_compound_parameters(self)
         classes = check_fit_labels(self, X.shape[0], y, fitted=keep)
         if not keep:
@@ -380,6 +382,8 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         """
         first = not hasattr(self, "generator_")
         X, layout = self._validate_images(X, reset=first)
+        if not first:
+            layout.check_training_range(X)
         pairs = check_compound_parameters(self)
         labels = check_fit_labels(
             self, X.shape[0], y, fitted=not first, classes=classes

@@ -268,6 +268,9 @@ ESTIMATOR_ROWS = [
         "expecting 64 features", lambda c: c.model("plain").score(X[:, :49])),
     Row("image shape mismatch (layout)", "partial_fit", ValueError, "same layout",
         lambda c: c.copy("gray").partial_fit(X.reshape(-1, 8, 8, 1))),
+    Row("values far outside the fitted range", "partial_fit", ValueError,
+        "far outside the range 0 to 16",
+        lambda c: c.copy("plain").partial_fit(X * 1e6)),
     Row("image shape mismatch (layout)", "score", ValueError, "same layout",
         lambda c: c.model("gray").score(X.reshape(-1, 8, 8, 1))),
     Row("image shape mismatch (3-D for flat)", "score", ValueError, "features",
@@ -796,7 +799,7 @@ def test_fuzz_estimator_and_augmenter_inputs(fitted_models, bad, entry, data):
         return
     if y is None:
         y = np.arange(n) % 2
-    mode = data.draw(st.sampled_from(["conditional", "per_class"]))
+    mode = data.draw(st.sampled_from(["finetune", "conditional", "per_class"]))
     small = SyntheticAugmenter(
         estimator=tiny_gan(batch_size=4), mode=mode, random_state=0
     )

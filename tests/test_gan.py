@@ -480,3 +480,13 @@ def test_score_with_a_feature_extractor_and_held_out_range(digits):
     uint8 = tiny_gan(feature_extractor=lambda images: images.reshape(len(images), -1))
     images = (digits * 10).astype(np.uint8)  # values 0..160, scored on 0..255
     assert np.isfinite(uint8.fit(images).score(images[:300]))
+
+
+def test_continued_training_accepts_values_a_little_outside_the_fitted_range(digits):
+    gan = tiny_gan().fit(digits)  # values 0..16
+    gan.partial_fit(digits * 1.5)  # up to 24: within one span beyond the range
+    with pytest.raises(ValueError, match="far outside the range 0 to 16"):
+        gan.partial_fit(digits * 3 + 1)  # up to 49
+    with pytest.raises(ValueError, match="warm_start=False"):
+        gan.set_params(warm_start=True).fit(digits - 40)
+    assert len(gan.history_) == 2  # the refused calls trained nothing
