@@ -1,0 +1,112 @@
+"""Choosing which generated images to add: discriminator scores, near-copy guard.
+
+Also the fine-tuning helper that freezes the discriminator's first stages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..metrics import nearest_neighbors
+
+# Rows per block of the distance computation: bounds memory to a few MB.
+_BLOCK = 1024
+
+
+def nearest_distances(reference, query):
+    """Distance from each row of ``query`` to its nearest ``reference`` row."""
+    return nearest_neighbors(reference, query)[0]
+
+
+def leave_one_out_distances(images):
+    """Distance from each row of ``images`` to its nearest *other* row.
+
+    Computed in float64 blocks, so memory stays bounded whatever the size.
+    (:func:`skgan.metrics.nearest_neighbors` has no way to skip a row's own
+    distance, hence this one.)
+    """
+    images = torch.from_numpy(np.asarray(images, dtype=np.float64))
+    out = np.empty(images.shape[0])
+    for start in range(0, images.shape[0], _BLOCK):
+        block = images[start : start + _BLOCK]
+        best = torch.full((block.shape[0],), float("inf"), dtype=torch.float64)
+        for ref_start in range(0, images.shape[0], _BLOCK):
+            distances = torch.cdist(block, images[ref_start : ref_start + _BLOCK])
+            rows = torch.arange(block.shape[0])
+            cols = rows + start - ref_start
+            inside = (cols >= 0) & (cols < distances.shape[1])
+            distances[rows[inside], cols[inside]] = float("inf")
+            best = torch.minimum(best, distances.min(dim=1).values)
+        out[start : start + block.shape[0]] = best.numpy()
+    return out
+
+
+def near_copy_threshold(images, quantile):
+    """The ``quantile`` of a class's leave-one-out nearest-neighbour distances."""
+    flat = images.reshape(images.shape[0], -1)
+    return float(np.quantile(leave_one_out_distances(flat), quantile))
+
+
+def discriminator_scores(model, images, label=None):
+    """The fitted discriminator's realness logit of each image (higher: more real).
+
+    ``images`` are in the layout the model was trained on; ``label`` is the
+    class to judge them as, for a conditional model.
+    """
+    network = model.discriminator_
+    was_training = network.training
+    network.eval()
+    scores = np.empty(images.shape[0])
+    try:
+        with torch.inference_mode():
+            for start in range(0, images.shape[0], 256):
+                batch = torch.from_numpy(
+                    model.image_layout_.to_model(images[start : start + 256])
+                ).to(model.device_)
+                labels = None
+                if label is not None:
+                    index = int(np.flatnonzero(model.classes_ == label)[0])
+                    labels = torch.full(
+                        (batch.shape[0],), index, dtype=torch.long, device=model.device_
+                    )
+                scores[start : start + batch.shape[0]] = (
+                    network(batch, labels).float().cpu().numpy()
+                )
+    finally:
+        network.train(was_training)
+    return scores
+
+
+def freeze_discriminator_stages(model, n_stages):
+    """Stop training the first ``n_stages`` stages of a fitted discriminator.
+
+    A stage is a convolution with what follows it up to the next convolution
+    (normalisation, activation, dropout). Values above the number of stages
+    freeze them all: only the final linear layer (and a conditional model's
+    label projection) keeps learning. The optimiser skips parameters that
+    never receive a gradient.
+    """
+    if n_stages <= 0:
+        return
+    stage = -1
+    for layer in model.discriminator_.features:
+        if isinstance(layer, torch.nn.Conv2d):
+            stage += 1
+        if stage < n_stages:
+            layer.requires_grad_(False)
+
+
+def select_candidates(candidates, n, *, scores=None, distances=None, threshold=None):
+    """Indices of at most ``n`` candidates to keep, best first.
+
+    Candidates nearer than ``threshold`` to a training image (``distances``)
+    are dropped; of the rest, the ``n`` with the highest ``scores`` are kept
+    (all in order when ``scores`` is None).
+    """
+    keep = np.arange(len(candidates))
+    if threshold is not None:
+        keep = keep[distances[keep] >= threshold]
+    if scores is not None:
+        keep = keep[np.argsort(-scores[keep], kind="stable")]
+    return keep[:n]
