@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager, nullcontext
+from dataclasses import KW_ONLY, dataclass, field
 
 import torch
 from torch import nn
@@ -40,6 +41,7 @@ def isolated_rng(cpu_state, device):
                 torch.mps.set_rng_state(saved_mps)
 
 
+@dataclass(eq=False)
 class AdversarialTrainer:
     """Alternating discriminator / generator updates on batches of real images.
 
@@ -69,39 +71,27 @@ class AdversarialTrainer:
         :mod:`skgan.nn.distributed`).
     """
 
-    def __init__(
-        self,
-        generator,
-        discriminator,
-        generator_optimizer,
-        discriminator_optimizer,
-        *,
-        noise_dim,
-        loss="bce",
-        real_label=(1.0, 1.0),
-        fake_label=0.0,
-        augment=(),
-        ema=None,
-        autocast_dtype=None,
-        distributed=None,
-    ):
-        self.generator = generator
-        self.discriminator = discriminator
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        self.noise_dim = noise_dim
-        self.loss = loss
-        self.real_label = real_label
-        self.fake_label = fake_label
-        self.augment = augment
-        self.ema = ema
-        self.autocast_dtype = autocast_dtype
-        self.distributed = distributed
+    generator: nn.Module
+    discriminator: nn.Module
+    generator_optimizer: torch.optim.Optimizer
+    discriminator_optimizer: torch.optim.Optimizer
+    _: KW_ONLY
+    noise_dim: int
+    loss: str = "bce"
+    real_label: tuple = (1.0, 1.0)
+    fake_label: float = 0.0
+    augment: tuple = ()
+    ema: object = None
+    autocast_dtype: torch.dtype | None = None
+    distributed: object = None
+    separate_batches: bool = field(init=False)
+
+    def __post_init__(self):
         # Batch norm in D needs real and fake in separate calls (see
         # Discriminator's ``batch_norm``).
         self.separate_batches = any(
             isinstance(module, nn.modules.batchnorm._BatchNorm)
-            for module in discriminator.modules()
+            for module in self.discriminator.modules()
         )
 
     def _autocast(self, device):
