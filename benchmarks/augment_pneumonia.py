@@ -8,6 +8,10 @@ small CNN from ``_cnn.py``) and scored on the val split: balanced accuracy
 and recall of the scarce class. Every method of a (level, seed) cell sees
 the same subsample; the seed also seeds the samplers, GANs and the CNN.
 
+``real`` is the ceiling for any generator: the scarce-class training images
+the subsample left out are added (new real images in place of synthetic
+ones), then RandomOverSampler balances the classes.
+
 GAN methods are ``KEY`` or ``KEY/param=value/...``:
 
 * keys: ``ft`` (the default augmenter: pre-train on all images, fine-tune a
@@ -65,7 +69,8 @@ PARAMS = {
 
 
 def load(path, level, seed):
-    """Scarce training subsample (pixels in [0, 1]) and the full val split."""
+    """Scarce training subsample (pixels in [0, 1]), the full val split, and
+    the scarce-class training images the subsample left out."""
     data = np.load(path)
     X = data["train_images"].reshape(len(data["train_images"]), -1) / 255.0
     y = data["train_labels"].ravel()
@@ -75,7 +80,8 @@ def load(path, level, seed):
     kept = rng.choice(normal, size=size, replace=False)
     train = np.sort(np.concatenate([kept, np.flatnonzero(y == 1)]))
     X_val = data["val_images"].reshape(len(data["val_images"]), -1) / 255.0
-    return X[train], y[train], X_val, data["val_labels"].ravel()
+    left_out = X[np.setdiff1d(normal, kept)]
+    return X[train], y[train], X_val, data["val_labels"].ravel(), left_out
 
 
 def classifier(name, seed):
@@ -141,7 +147,7 @@ def evaluate(X_train, y_train, X_val, y_val, classifiers, seed):
 
 
 def run_cell(args, level, seed, report):
-    X, y, X_val, y_val = load(args.data, level, seed)
+    X, y, X_val, y_val, left_out = load(args.data, level, seed)
     classifiers = args.classifiers.split(",")
     print(f"level {level} seed {seed}: train {np.bincount(y).tolist()}", flush=True)
 
@@ -164,7 +170,16 @@ def run_cell(args, level, seed, report):
     for method in args.methods.split(","):
         start = time.perf_counter()
         extra = None
-        if method in ("none", "ros", "smote"):
+        if method == "real":
+            # The ceiling a perfect generator could reach: every scarce-class
+            # image the subsample left out is added, then ROS balances.
+            X_all = np.concatenate([X, left_out])
+            y_all = np.concatenate([y, np.zeros(len(left_out), dtype=y.dtype)])
+            X_res, y_res = RandomOverSampler(random_state=seed).fit_resample(
+                X_all, y_all
+            )
+            seconds = time.perf_counter() - start
+        elif method in ("none", "ros", "smote"):
             sampler = {
                 "none": None,
                 "ros": RandomOverSampler(random_state=seed),

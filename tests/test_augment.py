@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from imblearn.pipeline import Pipeline, make_pipeline
+from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -14,10 +12,9 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 
 import skgan
 from skgan import SyntheticAugmenter
-from skgan.augment import _sampler, _selection, default_augmentation_estimator
+from skgan.augment import _sampler, default_augmentation_estimator
 from skgan.augment._selection import (
     discriminator_scores,
-    leave_one_out_distances,
     nearest_distances,
     select_candidates,
 )
@@ -309,8 +306,9 @@ def test_near_copy_guard(imbalanced):
     for label in (1, 2):
         own = X[y == label]
         threshold = sampler.near_copy_threshold_[label]
-        loo = leave_one_out_distances(own)
-        assert threshold == pytest.approx(np.quantile(loo, 0.5))
+        others = cdist(own, own)
+        np.fill_diagonal(others, np.inf)
+        assert threshold == pytest.approx(np.quantile(others.min(axis=1), 0.5))
         synthetic = X_res[len(X) :][y_res[len(X) :] == label]
         synthetic = synthetic[: sampler.n_synthetic_[label]]
         assert np.all(nearest_distances(own, synthetic) >= threshold)
@@ -421,35 +419,6 @@ def test_grid_search_over_share_and_estimator_steps(imbalanced):
 
 
 # ----------------------------------------------------- nearest distances
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    reference=hnp.arrays(
-        np.float64,
-        st.tuples(st.integers(2, 9), st.integers(1, 5)),
-        elements=st.floats(-100, 100),
-    ),
-    n_query=st.integers(1, 8),
-    block=st.integers(1, 4),
-    seed=st.integers(0, 1000),
-)
-def test_nearest_distances_match_brute_force(reference, n_query, block, seed):
-    query = np.random.default_rng(seed).uniform(
-        -100, 100, (n_query, reference.shape[1])
-    )
-    brute = np.sqrt(((query[:, None] - reference[None]) ** 2).sum(-1)).min(1)
-    pairwise = np.sqrt(((reference[:, None] - reference[None]) ** 2).sum(-1))
-    np.fill_diagonal(pairwise, np.inf)
-    original = _selection._BLOCK
-    _selection._BLOCK = block
-    try:
-        got = nearest_distances(reference, query)
-        loo = leave_one_out_distances(reference)
-    finally:
-        _selection._BLOCK = original
-    np.testing.assert_allclose(got, brute, rtol=1e-6, atol=1e-5)
-    np.testing.assert_allclose(loo, pairwise.min(1), rtol=1e-6, atol=1e-5)
 
 
 def test_select_candidates():

@@ -805,8 +805,15 @@ def test_fuzz_estimator_and_augmenter_inputs(fitted_models, bad, entry, data):
     )
     if entry == "fit_resample":
         check_outcome(lambda: small.fit_resample(bad, y))
-    else:
+        return
+    try:
         check_outcome(lambda: small.fit_generate(bad, y, n_per_class=2))
+    except RuntimeError as exc:
+        # Valid but degenerate images (e.g. two per class, nearly all zero)
+        # can leave no generated image outside the near-copy guard: the
+        # documented outcome of fit_generate, which never pads with real rows.
+        assert_clear_error(exc, expected=RuntimeError)
+        assert "near-copy guard" in str(exc)
 
 
 @st.composite

@@ -296,6 +296,15 @@ class SyntheticAugmenter(BaseOverSampler):
             Generated images in the layout, dtype and range of ``X``.
         y_synthetic : ndarray of shape (n_classes * n_per_class,)
             Their labels.
+
+        Raises
+        ------
+        RuntimeError
+            If fewer than ``n_per_class`` generated images of a class pass the
+            near-copy guard after every round of candidates (a GAN that only
+            reproduces its few training images). The check comes after
+            training, since it is about what the trained GAN generates; lower
+            ``near_copy_quantile`` (None turns the guard off) or train longer.
         """
         self._validate_params()
         X, y, _ = self._check_X_y(X, y)

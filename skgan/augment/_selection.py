@@ -10,42 +10,17 @@ import torch
 
 from ..metrics import nearest_neighbors
 
-# Rows per block of the distance computation: bounds memory to a few MB.
-_BLOCK = 1024
-
 
 def nearest_distances(reference, query):
     """Distance from each row of ``query`` to its nearest ``reference`` row."""
     return nearest_neighbors(reference, query)[0]
 
 
-def leave_one_out_distances(images):
-    """Distance from each row of ``images`` to its nearest *other* row.
-
-    Computed in float64 blocks, so memory stays bounded whatever the size.
-    (:func:`skgan.metrics.nearest_neighbors` has no way to skip a row's own
-    distance, hence this one.)
-    """
-    images = torch.from_numpy(np.asarray(images, dtype=np.float64))
-    out = np.empty(images.shape[0])
-    for start in range(0, images.shape[0], _BLOCK):
-        block = images[start : start + _BLOCK]
-        best = torch.full((block.shape[0],), float("inf"), dtype=torch.float64)
-        for ref_start in range(0, images.shape[0], _BLOCK):
-            distances = torch.cdist(block, images[ref_start : ref_start + _BLOCK])
-            rows = torch.arange(block.shape[0])
-            cols = rows + start - ref_start
-            inside = (cols >= 0) & (cols < distances.shape[1])
-            distances[rows[inside], cols[inside]] = float("inf")
-            best = torch.minimum(best, distances.min(dim=1).values)
-        out[start : start + block.shape[0]] = best.numpy()
-    return out
-
-
 def near_copy_threshold(images, quantile):
-    """The ``quantile`` of a class's leave-one-out nearest-neighbour distances."""
+    """The ``quantile`` of a class's distances from each image to its nearest
+    other image of the class."""
     flat = images.reshape(images.shape[0], -1)
-    return float(np.quantile(leave_one_out_distances(flat), quantile))
+    return float(np.quantile(nearest_neighbors(flat)[0], quantile))
 
 
 def discriminator_scores(model, images, label=None):

@@ -28,7 +28,7 @@ from ._neighbors import kth_neighbor_sq_distances, nearest_sq_distances
 __all__ = ["memorization", "nearest_neighbors"]
 
 
-def nearest_neighbors(reference, query, *, block_size=1024):
+def nearest_neighbors(reference, query=None, *, block_size=1024):
     """Euclidean distance from each query row to its nearest reference row.
 
     Computed in tiles of ``block_size x block_size``, so memory stays
@@ -41,8 +41,11 @@ def nearest_neighbors(reference, query, *, block_size=1024):
     reference : array-like of shape (n_reference, n_features)
         The set searched, e.g. training features or flattened training images
         (``X.reshape(len(X), -1)``).
-    query : array-like of shape (n_query, n_features)
-        The points whose nearest reference row is wanted.
+    query : array-like of shape (n_query, n_features), default=None
+        The points whose nearest reference row is wanted. ``None`` queries
+        ``reference`` itself and skips each row's own entry, as
+        scikit-learn's ``kneighbors(X=None)`` does: the distance to the
+        nearest *other* row (0 for a row that has an exact duplicate).
     block_size : int, default=1024
         Rows and columns per distance tile; working memory is about
         ``4 * 8 * block_size**2`` bytes (32 MB at 1024) plus O(n).
@@ -66,17 +69,27 @@ def nearest_neighbors(reference, query, *, block_size=1024):
     >>> distances, indices = nearest_neighbors(reference, [[3.0, 4.0], [1.0, 0.0]])
     >>> distances.tolist(), indices.tolist()
     ([0.0, 1.0], [1, 0])
+    >>> nearest_neighbors([[0.0], [1.0], [3.0]])[0].tolist()  # each row's nearest other
+    [1.0, 1.0, 2.0]
     """
     block_size = check_int(block_size, "block_size")
-    for name, X in (("reference", reference), ("query", query)):
+    sets = [("reference", reference)] + ([] if query is None else [("query", query)])
+    for name, X in sets:
         if getattr(X, "ndim", 2) != 2:
             raise ValueError(
                 f"{name} must be a 2-D feature matrix (n_samples, n_features), got "
                 f"shape {X.shape}; flatten images first: X.reshape(len(X), -1)."
             )
     reference = check_features(reference, name="reference")
-    query = check_features(query, name="query")
-    check_same_width(reference, query, ("reference", "query"))
+    if query is None:
+        if reference.shape[0] < 2:
+            raise ValueError(
+                "nearest_neighbors(reference) without query needs at least 2 "
+                f"rows (each row's nearest other row), got {reference.shape[0]}."
+            )
+    else:
+        query = check_features(query, name="query")
+        check_same_width(reference, query, ("reference", "query"))
     sq, index = nearest_sq_distances(reference, query, block_size)
     return np.sqrt(sq), index
 

@@ -154,7 +154,14 @@ class _Pool:
 
 
 def nearest_sq_distances(reference, query, block_size=1024, verbose=0):
-    """Exact squared distance and index of each query row's nearest reference row."""
+    """Exact squared distance and index of each query row's nearest reference row.
+
+    With ``query=None`` the query is ``reference`` itself and each row's own
+    entry is skipped: its nearest *other* row.
+    """
+    exclude_self = query is None
+    if exclude_self:
+        query = reference
     eng = _Engine(query, reference, block_size, verbose)
     sq = np.empty(query.shape[0])
     index = np.empty(query.shape[0], dtype=np.intp)
@@ -164,6 +171,10 @@ def nearest_sq_distances(reference, query, block_size=1024, verbose=0):
         pool = _Pool(r1 - r0, 1)
         for c0, c1 in eng.blocks(reference.shape[0]):
             lo, hi = eng.bounds(r0, r1, Xb, c0, c1)
+            if exclude_self and c0 == r0:  # the same block size on both sides
+                own = np.arange(r1 - r0)
+                lo[own, own] = np.inf
+                hi[own, own] = np.inf
             pool.add(lo, hi, np.arange(c0, c1))
         sq[r0:r1], index[r0:r1] = pool.nearest(eng, r0)
         eng.progress("nearest neighbours", bi + 1, len(blocks))
