@@ -26,11 +26,18 @@ Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
 only generate and select again, with the same random streams a full
 ``fit_resample`` of theirs would use; their fit seconds are the GAN training
-time plus their own generation time. ``--tstr`` adds "train on synthetic,
-test on real" rows (``fit_generate`` of the default augmenter, reusing the
-pre-trained GAN of ``ft``; the common class's copy is fine-tuned in
-addition). Results are printed, and appended as JSON lines to ``--out`` if
-given; ``--table FILE...`` prints the mean ± std table of earlier runs.
+time plus their own generation time. ``ftsteps`` (finetune_steps) variants
+fine-tune the first variant's pre-trained GAN again, as their own
+``fit_resample`` would; their fit seconds also count the first variant's
+fine-tuning, so they overstate. ``--judge tune`` scores on images held out
+from the train split instead of val, for choosing settings (see ``load``).
+
+``--tstr`` adds "train on synthetic, test on real" rows (``fit_generate``
+of the default augmenter, reusing the pre-trained GAN of ``ft``; the
+common class's copy is fine-tuned in addition). Results are printed, and
+appended as JSON lines to ``--out`` if given; ``--table FILE...`` prints
+the mean ± std table of earlier runs, and ``--plot PNG`` draws the methods
+side by side (as in the augmentation guide).
 
 Run with one thread for reproducible timings, e.g.::
 
@@ -61,27 +68,47 @@ except ImportError:  # run as a script
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
 GAN_KEYS = {"ft", "ftfreeze", "pc", "cond"}
+BASELINES = {"none", "ros", "smote", "real"}
 PARAMS = {
+    "ftsteps": "finetune_steps",
     "share": "synthetic_share",
     "factor": "candidate_factor",
     "guard": "near_copy_quantile",
 }
 
 
-def load(path, level, seed):
-    """Scarce training subsample (pixels in [0, 1]), the full val split, and
-    the scarce-class training images the subsample left out."""
+def load(path, level, seed, judge="val"):
+    """Scarce training subsample (pixels in [0, 1]), the judging set, and the
+    scarce-class training images the subsample left out.
+
+    ``judge="val"`` judges on the full val split. ``judge="tune"`` never
+    reads val: it holds out, from the train split, 10% of the pneumonia
+    images and as many left-out normal images as val has (135), for
+    choosing settings before val judges them.
+    """
     data = np.load(path)
     X = data["train_images"].reshape(len(data["train_images"]), -1) / 255.0
     y = data["train_labels"].ravel()
     rng = np.random.default_rng(seed)
-    normal = np.flatnonzero(y == 0)
+    normal, pneumonia = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
     size = int(level) if level >= 1 else int(round(level * len(normal)))
     kept = rng.choice(normal, size=size, replace=False)
-    train = np.sort(np.concatenate([kept, np.flatnonzero(y == 1)]))
-    X_val = data["val_images"].reshape(len(data["val_images"]), -1) / 255.0
-    left_out = X[np.setdiff1d(normal, kept)]
-    return X[train], y[train], X_val, data["val_labels"].ravel(), left_out
+    left_out = np.setdiff1d(normal, kept)
+    if judge == "tune":
+        split = np.random.default_rng([seed, 1])
+        judged_normal = split.choice(left_out, size=135, replace=False)
+        judged_pneumonia = split.choice(
+            pneumonia, size=len(pneumonia) // 10, replace=False
+        )
+        left_out = np.setdiff1d(left_out, judged_normal)
+        pneumonia = np.setdiff1d(pneumonia, judged_pneumonia)
+        judged = np.concatenate([judged_normal, judged_pneumonia])
+        X_judge, y_judge = X[judged], y[judged]
+    else:
+        X_judge = data["val_images"].reshape(len(data["val_images"]), -1) / 255.0
+        y_judge = data["val_labels"].ravel()
+    train = np.sort(np.concatenate([kept, pneumonia]))
+    return X[train], y[train], X_judge, y_judge, X[left_out]
 
 
 def classifier(name, seed):
@@ -100,7 +127,13 @@ def parse_method(name):
     params = {}
     for option in options:
         field, value = option.split("=")
-        params[PARAMS[field]] = None if value == "none" else float(value)
+        params[PARAMS[field]] = (
+            None
+            if value == "none"
+            else int(value)
+            if field == "ftsteps"
+            else float(value)
+        )
     return key, params
 
 
@@ -124,11 +157,18 @@ def augmenter(key, params, seed):
 
 
 def resample_reusing(fitted, key, params, seed, X, y):
-    """Resample with ``fitted``'s trained GANs and another selection."""
+    """Resample with ``fitted``'s trained GANs and another selection; with
+    another ``finetune_steps``, fine-tune ``fitted``'s pre-trained GAN again
+    (which is what a full ``fit_resample`` of that variant does)."""
     other = augmenter(key, params, seed)
     other.sampling_strategy_ = fitted.sampling_strategy_
     other.estimators_ = fitted.estimators_
     other.pretrained_estimator_ = fitted.pretrained_estimator_
+    if other.finetune_steps != fitted.finetune_steps:
+        other.estimators_ = {
+            label: other._finetune(fitted.pretrained_estimator_, X[y == label])
+            for label in fitted.estimators_
+        }
     _, sample_rng = other._random_streams()
     return other._resample(X, y, fitted.sampling_strategy_, sample_rng), other
 
@@ -147,7 +187,7 @@ def evaluate(X_train, y_train, X_val, y_val, classifiers, seed):
 
 
 def run_cell(args, level, seed, report):
-    X, y, X_val, y_val, left_out = load(args.data, level, seed)
+    X, y, X_val, y_val, left_out = load(args.data, level, seed, args.judge)
     classifiers = args.classifiers.split(",")
     print(f"level {level} seed {seed}: train {np.bincount(y).tolist()}", flush=True)
 
@@ -156,12 +196,16 @@ def run_cell(args, level, seed, report):
             row = dict(
                 level=level,
                 seed=seed,
-                method=method,
+                # Another GAN budget is another method.
+                method=method
+                if STEPS is None or method in BASELINES
+                else f"{method}@{STEPS}",
                 classifier=clf,
                 balanced_accuracy=bacc,
                 minority_recall=recall,
                 fit_seconds=fit_seconds,
                 classifier_seconds=clf_seconds,
+                judge=args.judge,
                 **(extra or {}),
             )
             report(row)
@@ -240,20 +284,86 @@ def stat(group, field, fmt):
 def table(rows):
     groups = defaultdict(list)
     for row in rows:
-        groups[(row["level"], row["classifier"], row["method"])].append(row)
+        judge = row.get("judge", "val")
+        groups[(judge, row["level"], row["classifier"], row["method"])].append(row)
     print(
-        f"{'level':>6} {'clf':6} {'method':24} {'n':>2} {'balanced acc':>15} "
-        f"{'minority recall':>15} {'fit s':>12}"
+        f"{'judge':5} {'level':>6} {'clf':6} {'method':24} {'n':>2} "
+        f"{'balanced acc':>15} {'minority recall':>15} {'fit s':>12}"
     )
-    for (level, clf, method), group in sorted(
-        groups.items(), key=lambda item: (-item[0][0], item[0][1])
+    for (judge, level, clf, method), group in sorted(
+        groups.items(), key=lambda item: (item[0][0], -item[0][1], item[0][2])
     ):
         print(
-            f"{level:>6g} {clf:6} {method:24} {len(group):2d} "
+            f"{judge:5} {level:>6g} {clf:6} {method:24} {len(group):2d} "
             f"{stat(group, 'balanced_accuracy', '.3f'):>15} "
             f"{stat(group, 'minority_recall', '.3f'):>15} "
             f"{stat(group, 'fit_seconds', '.0f'):>12}"
         )
+
+
+PLOTTED = {
+    "ros": "RandomOverSampler",
+    "smote": "SMOTE",
+    "ft": "SyntheticAugmenter",
+    "real": "all real images (ceiling)",
+}
+LEVEL_NAMES = {0.1: "10% of normal kept", 0.03: "3% kept", 20: "20 normal images"}
+
+
+def plot(rows, path):
+    """Methods side by side: balanced accuracy (mean, std bars) per level and
+    classifier, saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = defaultdict(list)
+    for row in rows:
+        if row.get("judge", "val") == "val":
+            groups[(row["level"], row["classifier"], row["method"])].append(
+                row["balanced_accuracy"]
+            )
+    measured = {key[0] for key in groups}
+    levels = [level for level in LEVEL_NAMES if level in measured]
+    levels += sorted(measured - set(levels))
+    classifiers = [c for c in ("logreg", "cnn") if any(k[1] == c for k in groups)]
+    fig, axes = plt.subplots(
+        1, len(levels), figsize=(3.2 * len(levels), 3.2), sharey=True, squeeze=False
+    )
+    width = 0.8 / len(PLOTTED)
+    for ax, level in zip(axes[0], levels):
+        for m, (method, label) in enumerate(PLOTTED.items()):
+            for c, clf in enumerate(classifiers):
+                values = groups.get((level, clf, method))
+                if not values:
+                    continue
+                ax.errorbar(
+                    c + (m - (len(PLOTTED) - 1) / 2) * width,
+                    np.mean(values),
+                    yerr=np.std(values, ddof=1) if len(values) > 1 else 0,
+                    fmt="os^D"[m],
+                    color=f"C{m}",
+                    capsize=3,
+                    label=label if c == 0 else None,
+                )
+        ax.set_xticks(range(len(classifiers)))
+        ax.set_xticklabels(
+            {"logreg": "logistic reg.", "cnn": "small CNN"}[c] for c in classifiers
+        )
+        ax.set_title(LEVEL_NAMES.get(level, f"level {level:g}"), fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("balanced accuracy on val")
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(),
+        loc="lower center",
+        ncol=len(PLOTTED),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
 
 
 def main():
@@ -263,15 +373,29 @@ def main():
     parser.add_argument("--methods", default="none,ros,smote,ft")
     parser.add_argument("--classifiers", default="logreg")
     parser.add_argument("--tstr", action="store_true")
+    parser.add_argument(
+        "--judge",
+        choices=["val", "tune"],
+        default="val",
+        help="val split, or a set held out from train for tuning",
+    )
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--steps", type=int, help="GAN updates (default: 600)")
     parser.add_argument("--out", help="append JSON lines here (outside the repo)")
     parser.add_argument("--table", nargs="+", help="print the table of JSON files")
+    parser.add_argument("--plot", help="with --table: save a figure of them here")
     args = parser.parse_args()
     if args.table:
-        table(
-            [json.loads(line) for f in args.table for line in open(f) if line.strip()]
-        )
+        rows = [
+            json.loads(line) for f in args.table for line in open(f) if line.strip()
+        ]
+        # A cell measured again (the same seed in two files) counts once.
+        key = ("judge", "level", "seed", "method", "classifier")
+        rows = [{"judge": "val", **row} for row in rows]
+        rows = list({tuple(row[k] for k in key): row for row in rows}.values())
+        table(rows)
+        if args.plot:
+            plot(rows, args.plot)
         return
     global STEPS
     STEPS = args.steps
