@@ -16,7 +16,9 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
 
 * keys: ``ft`` (the default augmenter: pre-train on all images, fine-tune a
   copy on the scarce class), ``ftfreeze`` (the same with the discriminator's
-  first two stages frozen while fine-tuning), ``pc`` (one GAN on the scarce
+  first two stages frozen while fine-tuning), ``ftda`` (the same with
+  DiffAugment while fine-tuning; it re-fine-tunes ``ft``'s pre-trained GAN
+  when ``ft`` ran first), ``pc`` (one GAN on the scarce
   class alone) and ``cond`` (one conditional GAN); ``pc`` and ``cond`` train
   for as many updates as ``ft`` does in all (pre-training plus fine-tuning);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
@@ -47,6 +49,7 @@ Run with one thread for reproducible timings, e.g.::
 """
 
 import argparse
+import copy
 import json
 import time
 from collections import defaultdict
@@ -67,7 +70,7 @@ except ImportError:  # run as a script
     from _cnn import SmallCNN
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
-GAN_KEYS = {"ft", "ftfreeze", "pc", "cond"}
+GAN_KEYS = {"ft", "ftfreeze", "ftda", "pc", "cond"}
 BASELINES = {"none", "ros", "smote", "real"}
 PARAMS = {
     "ftsteps": "finetune_steps",
@@ -140,20 +143,29 @@ def parse_method(name):
 STEPS = None  # --steps: a quick check with another GAN budget
 
 
+class FinetuneWithDiffAugment(SyntheticAugmenter):
+    """The default augmenter with DiffAugment (translation, cutout) while a
+    class's copy is fine-tuned; pre-training is unchanged."""
+
+    def _finetune(self, pretrained, X_class):
+        pretrained = copy.deepcopy(pretrained).set_params(augment="translation,cutout")
+        return super()._finetune(pretrained, X_class)
+
+
 def augmenter(key, params, seed):
     estimator = default_augmentation_estimator()
     if STEPS is not None:
         estimator.set_params(steps=STEPS)
     total = estimator.steps + max(1, estimator.steps // 2)
-    mode = {"ft": "finetune", "ftfreeze": "finetune", "pc": "per_class"}
+    mode = {"ft": "finetune", "ftfreeze": "finetune", "ftda": "finetune"}
+    mode["pc"] = "per_class"
     options = {"mode": mode.get(key, "conditional")}
     if key == "ftfreeze":
         options["freeze_discriminator"] = 2
     if key in ("pc", "cond"):
         estimator.set_params(steps=total)
-    return SyntheticAugmenter(
-        estimator=estimator, random_state=seed, **options, **params
-    )
+    cls = FinetuneWithDiffAugment if key == "ftda" else SyntheticAugmenter
+    return cls(estimator=estimator, random_state=seed, **options, **params)
 
 
 def resample_reusing(fitted, key, params, seed, X, y):
@@ -164,7 +176,7 @@ def resample_reusing(fitted, key, params, seed, X, y):
     other.sampling_strategy_ = fitted.sampling_strategy_
     other.estimators_ = fitted.estimators_
     other.pretrained_estimator_ = fitted.pretrained_estimator_
-    if other.finetune_steps != fitted.finetune_steps:
+    if other.finetune_steps != fitted.finetune_steps or type(other) is not type(fitted):
         other.estimators_ = {
             label: other._finetune(fitted.pretrained_estimator_, X[y == label])
             for label in fitted.estimators_
@@ -233,6 +245,8 @@ def run_cell(args, level, seed, report):
             seconds = time.perf_counter() - start
         else:
             key, params = parse_method(method)
+            if key == "ftda" and "ft" in fitted:  # re-fine-tune ft's pre-training
+                fitted["ftda"] = fitted["ft"]
             if key not in fitted:
                 aug = augmenter(key, params, seed)
                 X_res, y_res = aug.fit_resample(X, y)

@@ -435,3 +435,27 @@ def test_select_candidates():
         ),
         [5, 3, 2],
     )
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (64, 64, 3)], ids=["gray", "rgb"])
+def test_default_gan_takes_64_pixel_scans(shape):
+    """The default augmenter's GAN (only its budget cut) handles other image
+    sizes and colour scans: 64 px, grayscale or RGB, as uint8 files load."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(30, *shape), dtype=np.uint8)
+    y = np.array([0] * 24 + [1] * 6)
+    estimator = default_augmentation_estimator().set_params(
+        steps=2, device="cpu", feature_extractor=None
+    )
+    # Noise images are farther from each other than from anything a 2-step
+    # GAN draws, so the near-copy guard would reject every candidate.
+    sampler = SyntheticAugmenter(
+        estimator=estimator, near_copy_quantile=None, random_state=0
+    )
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert X_res.shape == (48, *shape) and X_res.dtype == np.uint8
+    assert counts(y_res) == {0: 24, 1: 24}
+    assert sampler.n_synthetic_ == {1: 9}  # synthetic_share=0.5 of 18 added
+    real = {row.tobytes() for row in X}
+    added = X_res[len(X) :]
+    assert sum(row.tobytes() not in real for row in added) == 9
