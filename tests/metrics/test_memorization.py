@@ -46,10 +46,10 @@ def brute_force_c_t(train, synthetic, test, n_cells, seed, min_cell_samples=20):
     return total / weight
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     n_ref=st.integers(1, 60),
-    n_query=st.integers(1, 40),
+    n_query=st.one_of(st.none(), st.integers(1, 40)),
     d=st.integers(1, 6),
     block=st.integers(1, 17),
     n_dup=st.integers(0, 5),
@@ -59,42 +59,30 @@ def brute_force_c_t(train, synthetic, test, n_cells, seed, min_cell_samples=20):
 def test_nearest_neighbors_equals_brute_force(
     n_ref, n_query, d, block, n_dup, seed, dtype
 ):
+    """With a query, its nearest reference rows; without (``n_query=None``),
+    each reference row's nearest *other* row."""
     rng = np.random.default_rng(seed)
     ref = rng.normal(size=(n_ref, d)).astype(dtype)
     ref = np.concatenate([ref, ref[rng.integers(0, n_ref, n_dup)]])  # exact ties
-    query = np.concatenate(
-        [rng.normal(size=(n_query, d)), ref[rng.integers(0, len(ref), 3)]]
-    ).astype(dtype)
-    distances, indices = nearest_neighbors(ref, query, block_size=block)
-    D = cdist(query.astype(np.float64), ref.astype(np.float64))
+    if n_query is None and len(ref) < 2:
+        with pytest.raises(ValueError, match="at least 2 rows"):
+            nearest_neighbors(ref, block_size=block)
+        return
+    if n_query is None:
+        distances, indices = nearest_neighbors(ref, block_size=block)
+        D = cdist(ref.astype(np.float64), ref.astype(np.float64))
+        np.fill_diagonal(D, np.inf)
+        duplicated = np.unique(ref, axis=0, return_counts=True)[1].max() > 1
+        assert (distances.min() == 0.0) == duplicated
+    else:
+        query = np.concatenate(
+            [rng.normal(size=(n_query, d)), ref[rng.integers(0, len(ref), 3)]]
+        ).astype(dtype)
+        distances, indices = nearest_neighbors(ref, query, block_size=block)
+        D = cdist(query.astype(np.float64), ref.astype(np.float64))
+        assert np.all(distances[-3:] == 0.0)
     np.testing.assert_allclose(distances, D.min(axis=1), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(indices, D.argmin(axis=1))  # ties: first index
-    assert np.all(distances[-3:] == 0.0)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    n_ref=st.integers(2, 60),
-    d=st.integers(1, 6),
-    block=st.integers(1, 17),
-    n_dup=st.integers(0, 5),
-    seed=st.integers(0, 2**16),
-    dtype=st.sampled_from([np.float32, np.float64]),
-)
-def test_nearest_neighbors_without_query_skips_each_row_itself(
-    n_ref, d, block, n_dup, seed, dtype
-):
-    rng = np.random.default_rng(seed)
-    ref = rng.normal(size=(n_ref, d)).astype(dtype)
-    ref = np.concatenate([ref, ref[rng.integers(0, n_ref, n_dup)]])  # exact ties
-    distances, indices = nearest_neighbors(ref, block_size=block)
-    D = cdist(ref.astype(np.float64), ref.astype(np.float64))
-    np.fill_diagonal(D, np.inf)
-    np.testing.assert_allclose(distances, D.min(axis=1), rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(indices, D.argmin(axis=1))  # ties: first index
-    assert np.all(indices != np.arange(len(ref)))
-    duplicated = np.unique(ref, axis=0, return_counts=True)[1].max() > 1
-    assert (distances.min() == 0.0) == duplicated
 
 
 def test_nearest_neighbors_without_query_needs_two_rows():
