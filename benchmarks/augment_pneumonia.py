@@ -17,10 +17,11 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
 * keys: ``ft`` (the default augmenter: pre-train on all images, fine-tune a
   copy on the scarce class), ``ftfreeze`` (the same with the discriminator's
   first two stages frozen while fine-tuning), ``ftda`` (the same with
-  DiffAugment while fine-tuning; it re-fine-tunes ``ft``'s pre-trained GAN
-  when ``ft`` ran first), ``pc`` (one GAN on the scarce
-  class alone) and ``cond`` (one conditional GAN); ``pc`` and ``cond`` train
-  for as many updates as ``ft`` does in all (pre-training plus fine-tuning);
+  DiffAugment while fine-tuning, ``finetune_augment="translation,cutout"``;
+  it re-fine-tunes ``ft``'s pre-trained GAN when ``ft`` ran first), ``pc``
+  (one GAN on the scarce class alone) and ``cond`` (one conditional GAN);
+  ``pc`` and ``cond`` train for as many updates as ``ft`` does in all
+  (pre-training plus fine-tuning);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
   ``guard`` (near_copy_quantile, ``none`` to disable).
 
@@ -49,7 +50,6 @@ Run with one thread for reproducible timings, e.g.::
 """
 
 import argparse
-import copy
 import json
 import time
 from collections import defaultdict
@@ -143,15 +143,6 @@ def parse_method(name):
 STEPS = None  # --steps: a quick check with another GAN budget
 
 
-class FinetuneWithDiffAugment(SyntheticAugmenter):
-    """The default augmenter with DiffAugment (translation, cutout) while a
-    class's copy is fine-tuned; pre-training is unchanged."""
-
-    def _finetune(self, pretrained, X_class):
-        pretrained = copy.deepcopy(pretrained).set_params(augment="translation,cutout")
-        return super()._finetune(pretrained, X_class)
-
-
 def augmenter(key, params, seed):
     estimator = default_augmentation_estimator()
     if STEPS is not None:
@@ -164,8 +155,11 @@ def augmenter(key, params, seed):
         options["freeze_discriminator"] = 2
     if key in ("pc", "cond"):
         estimator.set_params(steps=total)
-    cls = FinetuneWithDiffAugment if key == "ftda" else SyntheticAugmenter
-    return cls(estimator=estimator, random_state=seed, **options, **params)
+    if key == "ftda":
+        options["finetune_augment"] = "translation,cutout"
+    return SyntheticAugmenter(
+        estimator=estimator, random_state=seed, **options, **params
+    )
 
 
 def resample_reusing(fitted, key, params, seed, X, y):
@@ -176,7 +170,10 @@ def resample_reusing(fitted, key, params, seed, X, y):
     other.sampling_strategy_ = fitted.sampling_strategy_
     other.estimators_ = fitted.estimators_
     other.pretrained_estimator_ = fitted.pretrained_estimator_
-    if other.finetune_steps != fitted.finetune_steps or type(other) is not type(fitted):
+    if (other.finetune_steps, other.finetune_augment) != (
+        fitted.finetune_steps,
+        fitted.finetune_augment,
+    ):
         other.estimators_ = {
             label: other._finetune(fitted.pretrained_estimator_, X[y == label])
             for label in fitted.estimators_

@@ -279,6 +279,30 @@ def test_freeze_discriminator_keeps_the_first_stages(imbalanced, n_frozen):
     assert not all(torch.equal(a, b) for a, b in zip(head_old, head_new))
 
 
+def test_finetune_augment_applies_to_fine_tuning_only(imbalanced):
+    X, y = imbalanced
+    params = dict(
+        estimator=tiny_gan(steps=3), finetune_steps=5, sampling_strategy={2: 30}
+    )
+    augmented = augmenter(finetune_augment="translation,cutout", **params)
+    plain = augmenter(finetune_augment=None, **params)
+    augmented.fit_resample(X, y)
+    plain.fit_resample(X, y)
+    assert augmented.pretrained_estimator_.augment is None
+    assert augmented.estimators_[2].augment == "translation,cutout"
+    assert plain.estimators_[2].augment is None
+
+    def weights(model):
+        return [p.detach() for p in model.generator_.parameters()]
+
+    same_start = zip(
+        weights(augmented.pretrained_estimator_), weights(plain.pretrained_estimator_)
+    )
+    assert all(torch.equal(a, b) for a, b in same_start)
+    fine_tuned = zip(weights(augmented.estimators_[2]), weights(plain.estimators_[2]))
+    assert not all(torch.equal(a, b) for a, b in fine_tuned)
+
+
 # ------------------------------------------------- what is added and how
 
 
@@ -370,6 +394,8 @@ def test_discriminator_rejection_keeps_the_most_real(imbalanced, mode):
         ({"finetune_steps": 0}, ValueError, "finetune_steps"),
         ({"finetune_steps": True}, TypeError, "finetune_steps"),
         ({"freeze_discriminator": False}, TypeError, "freeze_discriminator"),
+        ({"finetune_augment": "translation,flip"}, ValueError, "flip"),
+        ({"finetune_augment": 1}, ValueError, "finetune_augment"),
     ],
 )
 def test_bad_new_parameters_refused_before_training(imbalanced, params, error, match):

@@ -23,6 +23,7 @@ from sklearn.utils.validation import validate_data
 
 from .._validation import precheck_images
 from ..gan import DCGANEstimator
+from ..nn.augmentation import parse_policy
 from ._selection import (
     discriminator_scores,
     freeze_discriminator_stages,
@@ -114,6 +115,15 @@ class SyntheticAugmenter(BaseOverSampler):
         other modes. None uses half the estimator's ``steps`` (at least one),
         or its ``epochs`` over the class's images when ``steps`` is None.
 
+    finetune_augment : str or None, default=None
+        DiffAugment policy (as the estimator's ``augment``, e.g.
+        ``"translation,cutout"``) applied while each class's copy is
+        fine-tuned in ``mode="finetune"``; pre-training keeps the estimator's
+        own ``augment``. Differentiable augmentation keeps a discriminator
+        from memorising a few dozen images (Zhao et al. 2020). None
+        fine-tunes with the estimator's own ``augment``, ``""`` without
+        augmentation.
+
     freeze_discriminator : int, default=0
         In ``mode="finetune"``, the number of the discriminator's first
         stages (a convolution and what follows it) left as pre-trained while
@@ -186,6 +196,7 @@ class SyntheticAugmenter(BaseOverSampler):
         "estimator": [HasMethods(["fit", "sample"]), None],
         "mode": [StrOptions({"finetune", "per_class", "conditional"})],
         "finetune_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "finetune_augment": [str, None],
         "freeze_discriminator": [Interval(Integral, 0, None, closed="left")],
         "synthetic_share": [Interval(Real, 0, 1, closed="both")],
         "candidate_factor": [Interval(Real, 1, None, closed="left")],
@@ -199,6 +210,7 @@ class SyntheticAugmenter(BaseOverSampler):
         estimator=None,
         mode="finetune",
         finetune_steps=None,
+        finetune_augment=None,
         freeze_discriminator=0,
         synthetic_share=0.5,
         candidate_factor=2.0,
@@ -209,6 +221,7 @@ class SyntheticAugmenter(BaseOverSampler):
         self.estimator = estimator
         self.mode = mode
         self.finetune_steps = finetune_steps
+        self.finetune_augment = finetune_augment
         self.freeze_discriminator = freeze_discriminator
         self.synthetic_share = synthetic_share
         self.candidate_factor = candidate_factor
@@ -219,6 +232,7 @@ class SyntheticAugmenter(BaseOverSampler):
         for name in ("finetune_steps", "freeze_discriminator"):
             if isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be an int, got {getattr(self, name)!r}.")
+        parse_policy(self.finetune_augment)  # a typo fails before pre-training
 
     def _check_X_y(self, X, y, accept_sparse=None):
         # imblearn's version accepts 2-D arrays only; images may be 3-D or 4-D.
@@ -380,6 +394,8 @@ class SyntheticAugmenter(BaseOverSampler):
         if steps is None and model.steps is not None:
             steps = max(1, model.steps // 2)
         model.set_params(warm_start=True, steps=steps)
+        if self.finetune_augment is not None:
+            model.set_params(augment=self.finetune_augment)
         # Restart the moving average: the class's generator, not the average
         # of pre-training, must be sampled.
         model.generator_ema_ = None
