@@ -15,15 +15,16 @@ ones), then RandomOverSampler balances the classes.
 GAN methods are ``KEY`` or ``KEY/param=value/...``:
 
 * keys: ``ft`` (the default augmenter: pre-train on all images, fine-tune a
-  copy on the scarce class), ``ftfreeze`` (the same with the discriminator's
-  first two stages frozen while fine-tuning), ``ftda`` (the same with
-  DiffAugment while fine-tuning, ``finetune_augment="translation,cutout"``;
-  it re-fine-tunes ``ft``'s pre-trained GAN when ``ft`` ran first), ``pc``
+  copy on the scarce class with DiffAugment), ``ftfreeze`` (the same with
+  the discriminator's first two stages frozen while fine-tuning), ``pc``
   (one GAN on the scarce class alone) and ``cond`` (one conditional GAN);
   ``pc`` and ``cond`` train for as many updates as ``ft`` does in all
   (pre-training plus fine-tuning);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
-  ``guard`` (near_copy_quantile, ``none`` to disable).
+  ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
+  (finetune_steps) and ``da`` (finetune_augment, policies joined by ``+``,
+  e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without
+  DiffAugment, the default before it was measured).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
@@ -70,10 +71,11 @@ except ImportError:  # run as a script
     from _cnn import SmallCNN
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
-GAN_KEYS = {"ft", "ftfreeze", "ftda", "pc", "cond"}
+GAN_KEYS = {"ft", "ftfreeze", "pc", "cond"}
 BASELINES = {"none", "ros", "smote", "real"}
 PARAMS = {
     "ftsteps": "finetune_steps",
+    "da": "finetune_augment",
     "share": "synthetic_share",
     "factor": "candidate_factor",
     "guard": "near_copy_quantile",
@@ -130,13 +132,12 @@ def parse_method(name):
     params = {}
     for option in options:
         field, value = option.split("=")
-        params[PARAMS[field]] = (
-            None
-            if value == "none"
-            else int(value)
-            if field == "ftsteps"
-            else float(value)
-        )
+        if field == "da":
+            params[PARAMS[field]] = "" if value == "none" else value.replace("+", ",")
+        elif value == "none":
+            params[PARAMS[field]] = None
+        else:
+            params[PARAMS[field]] = int(value) if field == "ftsteps" else float(value)
     return key, params
 
 
@@ -148,15 +149,12 @@ def augmenter(key, params, seed):
     if STEPS is not None:
         estimator.set_params(steps=STEPS)
     total = estimator.steps + max(1, estimator.steps // 2)
-    mode = {"ft": "finetune", "ftfreeze": "finetune", "ftda": "finetune"}
-    mode["pc"] = "per_class"
+    mode = {"ft": "finetune", "ftfreeze": "finetune", "pc": "per_class"}
     options = {"mode": mode.get(key, "conditional")}
     if key == "ftfreeze":
         options["freeze_discriminator"] = 2
     if key in ("pc", "cond"):
         estimator.set_params(steps=total)
-    if key == "ftda":
-        options["finetune_augment"] = "translation,cutout"
     return SyntheticAugmenter(
         estimator=estimator, random_state=seed, **options, **params
     )
@@ -242,8 +240,6 @@ def run_cell(args, level, seed, report):
             seconds = time.perf_counter() - start
         else:
             key, params = parse_method(method)
-            if key == "ftda" and "ft" in fitted:  # re-fine-tune ft's pre-training
-                fitted["ftda"] = fitted["ft"]
             if key not in fitted:
                 aug = augmenter(key, params, seed)
                 X_res, y_res = aug.fit_resample(X, y)

@@ -48,8 +48,8 @@ def default_augmentation_estimator():
     updates, 600, whatever the number of images. In the default
     ``mode="finetune"`` these updates pre-train on every image, and each
     rare class's copy then gets ``finetune_steps`` more (by default half as
-    many, 300). The settings are spelled
-    out so that later changes to :class:`DCGANEstimator`'s defaults do not
+    many, 300), with the augmenter's ``finetune_augment`` DiffAugment
+    policy. The settings are spelled out so that later changes to :class:`DCGANEstimator`'s defaults do not
     change the augmenter; :ref:`augmentation` shows what they were chosen
     from.
     """
@@ -87,11 +87,11 @@ class SyntheticAugmenter(BaseOverSampler):
     are dropped as near-copies (``near_copy_quantile``), and of the rest the
     ones the discriminator finds most real are kept.
 
-    The defaults were compared with the alternatives on scarce PneumoniaMNIST
-    (see :ref:`augmentation`); there the augmenter tied with
-    RandomOverSampler and SMOTE rather than beating them, so choose
-    ``synthetic_share`` (0 is random oversampling) by cross-validation on
-    your own data.
+    The defaults were chosen on scarce PneumoniaMNIST (see
+    :ref:`augmentation`), where the augmenter's gain over RandomOverSampler
+    and SMOTE was at most a few points and often inside the spread over
+    seeds, so choose ``synthetic_share`` (0 is random oversampling) by
+    cross-validation on your own data.
 
     Parameters
     ----------
@@ -115,14 +115,13 @@ class SyntheticAugmenter(BaseOverSampler):
         other modes. None uses half the estimator's ``steps`` (at least one),
         or its ``epochs`` over the class's images when ``steps`` is None.
 
-    finetune_augment : str or None, default=None
-        DiffAugment policy (as the estimator's ``augment``, e.g.
-        ``"translation,cutout"``) applied while each class's copy is
-        fine-tuned in ``mode="finetune"``; pre-training keeps the estimator's
-        own ``augment``. Differentiable augmentation keeps a discriminator
-        from memorising a few dozen images (Zhao et al. 2020). None
-        fine-tunes with the estimator's own ``augment``, ``""`` without
-        augmentation.
+    finetune_augment : str or None, default="translation,cutout"
+        DiffAugment policy (as the estimator's ``augment``) applied while
+        each class's copy is fine-tuned in ``mode="finetune"``; pre-training
+        keeps the estimator's own ``augment``. Differentiable augmentation
+        keeps a discriminator from memorising a few dozen images (Zhao et
+        al. 2020). None fine-tunes with the estimator's own ``augment``,
+        ``""`` without augmentation.
 
     freeze_discriminator : int, default=0
         In ``mode="finetune"``, the number of the discriminator's first
@@ -210,7 +209,7 @@ class SyntheticAugmenter(BaseOverSampler):
         estimator=None,
         mode="finetune",
         finetune_steps=None,
-        finetune_augment=None,
+        finetune_augment="translation,cutout",
         freeze_discriminator=0,
         synthetic_share=0.5,
         candidate_factor=2.0,
