@@ -15,7 +15,7 @@ ones), then RandomOverSampler balances the classes.
 GAN methods are ``KEY`` or ``KEY/param=value/...``:
 
 * keys: ``ft`` (the default augmenter: pre-train on all images, fine-tune a
-  copy on the scarce class with DiffAugment), ``ftfreeze`` (the same with
+  copy on the scarce class), ``ftfreeze`` (the same with
   the discriminator's first two stages frozen while fine-tuning), ``pc``
   (one GAN on the scarce class alone) and ``cond`` (one conditional GAN);
   ``pc`` and ``cond`` train for as many updates as ``ft`` does in all
@@ -23,8 +23,7 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
   (finetune_steps) and ``da`` (finetune_augment, policies joined by ``+``,
-  e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without
-  DiffAugment, the default before it was measured).
+  e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without it).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
@@ -312,6 +311,7 @@ PLOTTED = {
     "ros": "RandomOverSampler",
     "smote": "SMOTE",
     "ft": "SyntheticAugmenter",
+    "ft/da=translation+cutout": "SyntheticAugmenter(finetune_augment=...)",
     "real": "all real images (ceiling)",
 }
 LEVEL_NAMES = {0.1: "10% of normal kept", 0.03: "3% kept", 20: "20 normal images"}
@@ -336,7 +336,7 @@ def plot(rows, path):
     levels += sorted(measured - set(levels))
     classifiers = [c for c in ("logreg", "cnn") if any(k[1] == c for k in groups)]
     fig, axes = plt.subplots(
-        1, len(levels), figsize=(3.2 * len(levels), 3.2), sharey=True, squeeze=False
+        1, len(levels), figsize=(3.4 * len(levels), 3.6), sharey=True, squeeze=False
     )
     width = 0.8 / len(PLOTTED)
     for ax, level in zip(axes[0], levels):
@@ -349,7 +349,7 @@ def plot(rows, path):
                     c + (m - (len(PLOTTED) - 1) / 2) * width,
                     np.mean(values),
                     yerr=np.std(values, ddof=1) if len(values) > 1 else 0,
-                    fmt="os^D"[m],
+                    fmt="os^vD"[m],
                     color=f"C{m}",
                     capsize=3,
                     label=label if c == 0 else None,
@@ -364,11 +364,11 @@ def plot(rows, path):
     fig.legend(
         *axes[0, 0].get_legend_handles_labels(),
         loc="lower center",
-        ncol=len(PLOTTED),
+        ncol=3,
         fontsize=8,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")
 
