@@ -294,7 +294,7 @@ def fetch_medmnist(
         For an unknown set, a bad ``size`` or ``split``, a split the file does
         not hold, or a split whose arrays are not what MedMNIST stores: no
         images, images other than pixels in 0..255 (floating point, NaN), or
-        labels other than non-negative integer class indices.
+        labels other than non-negative integer class indices below 2**31.
 
     Examples
     --------
