@@ -4,8 +4,8 @@ Two convolution blocks (3x3 conv, ReLU, 2x2 max-pool; 16 then 32 channels)
 and a linear layer, trained with Adam on cross-entropy for a few epochs.
 Plain torch: weights, shuffling and nothing else come from a private torch
 generator seeded by ``random_state``, so equal seeds give equal models on the
-CPU. Input rows are flattened square single-channel images with values in
-[0, 1].
+CPU. Input rows are flattened square images (``channels`` channels last)
+with values in [0, 1].
 """
 
 import numpy as np
@@ -16,27 +16,31 @@ from torch import nn
 
 
 class SmallCNN(ClassifierMixin, BaseEstimator):
-    def __init__(self, epochs=3, batch_size=64, lr=1e-3, random_state=0):
+    def __init__(self, epochs=3, batch_size=64, lr=1e-3, channels=1, random_state=0):
         self.epochs = epochs
+        self.channels = channels
         self.batch_size = batch_size
         self.lr = lr
         self.random_state = random_state
 
+    def _side(self, X):
+        return int(round(np.sqrt(X.shape[1] / self.channels)))
+
     def _tensor(self, X):
-        side = int(round(np.sqrt(X.shape[1])))
-        return torch.from_numpy(
-            (np.asarray(X, dtype=np.float32) - 0.5).reshape(-1, 1, side, side)
-        )
+        side = self._side(X)
+        images = np.asarray(X, dtype=np.float32) - 0.5
+        images = images.reshape(-1, side, side, self.channels).transpose(0, 3, 1, 2)
+        return torch.from_numpy(np.ascontiguousarray(images))
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y)
         self.classes_, target = np.unique(y, return_inverse=True)
-        side = int(round(np.sqrt(X.shape[1])))
+        side = self._side(X)
         images, target = self._tensor(X), torch.from_numpy(target)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             self.model_ = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1),
+                nn.Conv2d(self.channels, 16, 3, padding=1),
                 nn.ReLU(),
                 nn.MaxPool2d(2),
                 nn.Conv2d(16, 32, 3, padding=1),

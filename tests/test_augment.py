@@ -309,7 +309,9 @@ def test_finetune_augment_applies_to_fine_tuning_only(imbalanced):
 @pytest.mark.parametrize("share", [0.0, 0.3, 1.0])
 def test_synthetic_share(imbalanced, share):
     X, y = imbalanced
-    sampler = augmenter(synthetic_share=share, near_copy_quantile=None)
+    sampler = augmenter(
+        synthetic_share=share, near_copy_quantile=None, added_augmentation=None
+    )
     X_res, y_res = sampler.fit_resample(X, y)
     assert counts(y_res) == {0: 178, 1: 178, 2: 178}
     real = {row.tobytes(): label for row, label in zip(X, y)}
@@ -344,7 +346,9 @@ def test_guard_that_rejects_everything_falls_back_to_duplicates(
     X, y = imbalanced
     # A threshold no candidate can pass.
     monkeypatch.setattr(_sampler, "near_copy_threshold", lambda images, q: np.inf)
-    sampler = augmenter(synthetic_share=1.0, sampling_strategy={2: 30})
+    sampler = augmenter(
+        synthetic_share=1.0, sampling_strategy={2: 30}, added_augmentation=None
+    )
     with pytest.warns(RuntimeWarning, match="near-copy guard"):
         X_res, y_res = sampler.fit_resample(X, y)
     assert counts(y_res)[2] == 30 and sampler.n_synthetic_[2] == 0
@@ -363,6 +367,7 @@ def test_discriminator_rejection_keeps_the_most_real(imbalanced, mode):
         synthetic_share=1.0,
         near_copy_quantile=None,
         sampling_strategy={2: 48},
+        added_augmentation=None,  # compare the generated images themselves
     )
     plain = augmenter(candidate_factor=1.0, **params)
     picky = augmenter(candidate_factor=3.0, **params)
@@ -476,7 +481,10 @@ def test_default_gan_takes_64_pixel_scans(shape):
     # Noise images are farther from each other than from anything a 2-step
     # GAN draws, so the near-copy guard would reject every candidate.
     sampler = SyntheticAugmenter(
-        estimator=estimator, near_copy_quantile=None, random_state=0
+        estimator=estimator,
+        near_copy_quantile=None,
+        added_augmentation=None,  # count the generated images among the added
+        random_state=0,
     )
     X_res, y_res = sampler.fit_resample(X, y)
     assert X_res.shape == (48, *shape) and X_res.dtype == np.uint8

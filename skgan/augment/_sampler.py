@@ -31,12 +31,15 @@ from ._selection import (
     nearest_distances,
     select_candidates,
 )
+from ._transforms import random_affine
 
 __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
 
 _SEED_MAX = np.iinfo(np.int32).max
 # Rounds of extra candidates drawn when the near-copy guard rejects too many.
 _MAX_ROUNDS = 5
+# Added images transformed at a time: the result is filled in chunks.
+_CHUNK = 4096
 
 
 def default_augmentation_estimator():
@@ -80,7 +83,11 @@ class SyntheticAugmenter(BaseOverSampler):
 
     Of the images a class needs, a share ``synthetic_share`` is generated and
     the rest are real images of the class drawn again at random, as
-    :class:`~imblearn.over_sampling.RandomOverSampler` does. More candidates
+    :class:`~imblearn.over_sampling.RandomOverSampler` does. Every added
+    image, drawn or generated, is then randomly rotated, shifted and zoomed
+    (``added_augmentation``), so that ``synthetic_share=0`` is classic
+    augmentation of the rare classes and the generated share adds to it.
+    More candidates
     are generated than needed (``candidate_factor``): those nearer to a
     training image than the class's own images usually are to each other
     are dropped as near-copies (``near_copy_quantile``), and of the rest the
@@ -148,6 +155,14 @@ class SyntheticAugmenter(BaseOverSampler):
         from each of the class's images to its nearest other image. None
         keeps near-copies.
 
+    added_augmentation : "affine", callable or None, default="affine"
+        Random transformation of every added image, real or generated.
+        ``"affine"`` applies :func:`random_affine` with its defaults (rotation
+        up to 10 degrees, shift up to 7% of the side, magnification 0.9 to
+        1.1); a callable is called as ``f(images, random_state=seed)`` on
+        the added images of one class, in the layout of ``X``, and must return
+        an array of the same shape; None adds the images as they are.
+
     {random_state}
 
     Attributes
@@ -201,6 +216,7 @@ class SyntheticAugmenter(BaseOverSampler):
         "synthetic_share": [Interval(Real, 0, 1, closed="both")],
         "candidate_factor": [Interval(Real, 1, None, closed="left")],
         "near_copy_quantile": [Interval(Real, 0, 1, closed="left"), None],
+        "added_augmentation": [StrOptions({"affine"}), callable, None],
     }
 
     def __init__(
@@ -215,6 +231,7 @@ class SyntheticAugmenter(BaseOverSampler):
         synthetic_share=0.5,
         candidate_factor=2.0,
         near_copy_quantile=0.05,
+        added_augmentation="affine",
         random_state=None,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
@@ -226,6 +243,7 @@ class SyntheticAugmenter(BaseOverSampler):
         self.synthetic_share = synthetic_share
         self.candidate_factor = candidate_factor
         self.near_copy_quantile = near_copy_quantile
+        self.added_augmentation = added_augmentation
         self.random_state = random_state
 
     def _check_params(self):
@@ -278,14 +296,46 @@ class SyntheticAugmenter(BaseOverSampler):
         X_new, y_new = self._generate(
             X, y, self._synthetic_counts(targets), rng, stacklevel=6
         )
-        X_parts, y_parts = [X, X_new], [y, y_new.astype(y.dtype)]
+        # Blocks of added images: (source array, its rows, label).
+        blocks = [
+            (X_new, np.flatnonzero(y_new == label), label)
+            for label in self.n_synthetic_
+        ]
         for label, n in targets.items():
             n_real = n - self.n_synthetic_.get(label, 0)
             if n_real > 0:
-                rows = rng.choice(np.flatnonzero(y == label), size=n_real)
-                X_parts.append(X[rows])
-                y_parts.append(y[rows])
-        return np.concatenate(X_parts), np.concatenate(y_parts)
+                blocks.append(
+                    (X, rng.choice(np.flatnonzero(y == label), n_real), label)
+                )
+        n_added = sum(len(rows) for _, rows, _ in blocks)
+        # One preallocated result, filled a chunk at a time.
+        X_res = np.empty((len(X) + n_added,) + X.shape[1:], dtype=X.dtype)
+        y_res = np.empty(len(X) + n_added, dtype=y.dtype)
+        X_res[: len(X)], y_res[: len(X)] = X, y
+        start = len(X)
+        for source, rows, label in blocks:
+            for chunk in np.array_split(rows, max(1, -(-len(rows) // _CHUNK))):
+                end = start + len(chunk)
+                X_res[start:end] = self._augment_added(source[chunk], rng)
+                y_res[start:end] = label
+                start = end
+        return X_res, y_res
+
+    def _augment_added(self, images, rng):
+        """``images`` transformed by ``added_augmentation`` (seeded by ``rng``)."""
+        if self.added_augmentation is None or len(images) == 0:
+            return images
+        seed = int(rng.randint(_SEED_MAX))
+        if self.added_augmentation == "affine":
+            shape = getattr(self.estimator, "image_shape", None)
+            return random_affine(images, image_shape=shape, random_state=seed)
+        out = np.asarray(self.added_augmentation(images, random_state=seed))
+        if out.shape != images.shape:
+            raise ValueError(
+                f"added_augmentation returned images of shape {out.shape} for "
+                f"images of shape {images.shape}; it must keep the shape."
+            )
+        return out
 
     def fit_generate(self, X, y, n_per_class=None):
         """Fit the generative model(s) and return a synthetic-only labelled set.

@@ -1,6 +1,6 @@
 """The torch layer: networks, losses and the training step. Knows nothing of sklearn."""
 
-from .augmentation import AUGMENTATIONS, diff_augment, parse_policy
+from .augmentation import AUGMENTATIONS, diff_augment, parse_policy, random_affine
 from .ema import ExponentialMovingAverage
 from .losses import LOSSES, discriminator_loss, fake_loss, generator_loss, real_loss
 from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
@@ -12,6 +12,7 @@ __all__ = [
     "ExponentialMovingAverage",
     "diff_augment",
     "parse_policy",
+    "random_affine",
     "AdversarialTrainer",
     "Discriminator",
     "DivergenceError",

@@ -1,15 +1,22 @@
-"""DiffAugment (Zhao et al., NeurIPS 2020): differentiable augmentation of D inputs.
+"""Image augmentation in torch: DiffAugment and random affine transformations.
 
-The same random transformations are applied to real and generated images
-before the discriminator, in the discriminator and the generator steps, so
-that D cannot memorise a small training set while G still learns the
-un-augmented distribution. No flips: anatomy has laterality.
+DiffAugment (Zhao et al., NeurIPS 2020): the same random transformations are
+applied to real and generated images before the discriminator, in the
+discriminator and the generator steps, so that D cannot memorise a small
+training set while G still learns the un-augmented distribution.
+
+:func:`random_affine` rotates, shifts and zooms each image by its own random
+amount (classic data augmentation of a classifier's training images).
+
+No flips in either: anatomy has laterality.
 """
+
+import math
 
 import torch
 from torch.nn import functional as F
 
-__all__ = ["AUGMENTATIONS", "diff_augment", "parse_policy"]
+__all__ = ["AUGMENTATIONS", "diff_augment", "parse_policy", "random_affine"]
 
 
 def _brightness(x):
@@ -84,3 +91,50 @@ def diff_augment(x, policy):
         for transform in AUGMENTATIONS[name]:
             x = transform(x)
     return x.contiguous()
+
+
+def random_affine(x, *, rotation, shift, zoom, generator=None):
+    """Rotate, shift and zoom each image of ``x`` by its own random amount.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, C, H, W)
+        Floating-point images.
+    rotation : float
+        Largest rotation in degrees; angles are uniform in ``[-rotation,
+        rotation]``.
+    shift : float
+        Largest shift as a fraction of the image's height (vertically) and
+        width (horizontally); uniform in ``[-shift, shift]``, independently
+        along each axis.
+    zoom : tuple of float
+        ``(low, high)``: magnification uniform in that range (above 1
+        enlarges the content).
+    generator : torch.Generator, default=None
+        Source of the random draws (on the CPU), for reproducible results.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, C, H, W)
+        Bilinear resampling of the transformed images; pixels that come from
+        outside the image repeat its border, as most augmentation libraries'
+        "nearest" fill mode does.
+    """
+    n, _, h, w = x.shape
+    draws = torch.rand(n, 4, generator=generator, dtype=torch.float64)
+    angle = (draws[:, 0] * 2 - 1) * math.radians(rotation)
+    scale = zoom[0] + draws[:, 1] * (zoom[1] - zoom[0])
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    # affine_grid maps output to input positions in coordinates normalised
+    # to [-1, 1] along each axis: a rotation in pixels needs the aspect ratio.
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin * h / w, (draws[:, 2] * 2 - 1) * 2 * shift], 1),
+            torch.stack([sin * w / h, cos, (draws[:, 3] * 2 - 1) * 2 * shift], 1),
+        ],
+        1,
+    )
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+    return F.grid_sample(
+        x, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )

@@ -1,16 +1,25 @@
-"""SyntheticAugmenter vs imbalanced-learn samplers on scarce PneumoniaMNIST.
+"""SyntheticAugmenter vs classic oversampling on imbalanced MedMNIST sets.
 
-The normal class (label 0) is made scarce: a share of its training images is
-kept (``--levels 0.1,0.03``) or a fixed number (``--levels 20``); every
-pneumonia image is kept. Each sampler resamples the training set, a
-classifier is fitted on the result (a pixel LogisticRegression(C=0.1), or a
-small CNN from ``_cnn.py``) and scored on the val split: balanced accuracy
-and recall of the scarce class. Every method of a (level, seed) cell sees
-the same subsample; the seed also seeds the samplers, GANs and the CNN.
+``--dataset pneumonia`` (PneumoniaMNIST): the normal class (label 0) is made
+scarce: a share of its training images is kept (``--levels 0.1,0.03``) or a
+fixed number (``--levels 20``); every pneumonia image is kept; level 1 keeps
+them all. ``--dataset breast`` (BreastMNIST, 147 malignant / 399) and
+``--dataset retina`` (RetinaMNIST, RGB, five grades 486/128/206/194/66) are
+naturally imbalanced and used whole (level 1). Each sampler resamples the
+training set, a classifier is fitted on the result (a pixel
+LogisticRegression(C=0.1), or a small CNN from ``_cnn.py``) and scored on
+the val split: balanced accuracy and recall of class 0 (the scarce class of
+the binary sets). Every method of a (level, seed) cell sees the same
+subsample; the seed also seeds the samplers, GANs and the CNN.
 
-``real`` is the ceiling for any generator: the scarce-class training images
-the subsample left out are added (new real images in place of synthetic
-ones), then RandomOverSampler balances the classes.
+Classic methods: ``none``, ``ros`` (RandomOverSampler), ``smote``, and
+``affine``, the anchor to beat: classes balanced with randomly rotated
+(±10°), shifted (±2 px) and zoomed (0.9-1.1) copies of their real images, as
+a user would make them with ``scipy.ndimage`` (independent of skgan's own
+transformation). ``real`` is the ceiling for any generator: the
+scarce-class training images the subsample left out are added (new real
+images in place of synthetic ones), then RandomOverSampler balances the
+classes; it exists where a level below 1 leaves images out.
 
 GAN methods are ``KEY`` or ``KEY/param=value/...``:
 
@@ -22,8 +31,9 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   (pre-training plus fine-tuning);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
-  (finetune_steps) and ``da`` (finetune_augment, policies joined by ``+``,
-  e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without it).
+  (finetune_steps), ``da`` (finetune_augment, policies joined by ``+``,
+  e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without it) and
+  ``aug`` (added_augmentation: ``aug=none`` adds images untransformed).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
@@ -44,9 +54,9 @@ side by side (as in the augmentation guide).
 
 Run with one thread for reproducible timings, e.g.::
 
-    OMP_NUM_THREADS=1 python benchmarks/augment_pneumonia.py \\
+    OMP_NUM_THREADS=1 python benchmarks/augment_medmnist.py \\
         --levels 0.1 --seeds 0,1,2 --classifiers logreg,cnn \\
-        --methods none,ros,smote,ft,ft/share=1,ft/factor=1
+        --methods none,ros,smote,affine,ft,ft/share=0,ft/aug=none
 """
 
 import argparse
@@ -58,6 +68,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE, RandomOverSampler
+from scipy import ndimage
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
@@ -69,10 +80,16 @@ try:
 except ImportError:  # run as a script
     from _cnn import SmallCNN
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATASETS = {
+    "pneumonia": "pneumoniamnist.npz",
+    "breast": "breastmnist.npz",
+    "retina": "retinamnist.npz",
+}
 GAN_KEYS = {"ft", "ftfreeze", "pc", "cond"}
-BASELINES = {"none", "ros", "smote", "real"}
+BASELINES = {"none", "ros", "smote", "affine", "real"}
 PARAMS = {
+    "aug": "added_augmentation",
     "ftsteps": "finetune_steps",
     "da": "finetune_augment",
     "share": "synthetic_share",
@@ -82,44 +99,93 @@ PARAMS = {
 
 
 def load(path, level, seed, judge="val"):
-    """Scarce training subsample (pixels in [0, 1]), the judging set, and the
-    scarce-class training images the subsample left out.
+    """Training images (pixels in [0, 1], ``(n, H, W)`` or ``(n, H, W, C)``)
+    with class 0 subsampled to ``level``, the judging set, and the class-0
+    training images the subsample left out.
 
     ``judge="val"`` judges on the full val split. ``judge="tune"`` never
-    reads val: it holds out, from the train split, 10% of the pneumonia
-    images and as many left-out normal images as val has (135), for
-    choosing settings before val judges them.
+    reads val: it holds out, from the train split, images for choosing
+    settings before val judges them: on PneumoniaMNIST 10% of the pneumonia
+    images and as many left-out normal images as val has (135); on the
+    other sets, 15% of each class.
     """
     data = np.load(path)
-    X = data["train_images"].reshape(len(data["train_images"]), -1) / 255.0
+    X = data["train_images"] / 255.0
     y = data["train_labels"].ravel()
     rng = np.random.default_rng(seed)
-    normal, pneumonia = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    size = int(level) if level >= 1 else int(round(level * len(normal)))
-    kept = rng.choice(normal, size=size, replace=False)
-    left_out = np.setdiff1d(normal, kept)
-    if judge == "tune":
+    if judge == "tune" and level == 1:
         split = np.random.default_rng([seed, 1])
-        judged_normal = split.choice(left_out, size=135, replace=False)
-        judged_pneumonia = split.choice(
-            pneumonia, size=len(pneumonia) // 10, replace=False
+        judged = np.concatenate(
+            [
+                split.choice(rows, size=round(0.15 * len(rows)), replace=False)
+                for rows in (np.flatnonzero(y == c) for c in np.unique(y))
+            ]
         )
-        left_out = np.setdiff1d(left_out, judged_normal)
-        pneumonia = np.setdiff1d(pneumonia, judged_pneumonia)
-        judged = np.concatenate([judged_normal, judged_pneumonia])
         X_judge, y_judge = X[judged], y[judged]
-    else:
-        X_judge = data["val_images"].reshape(len(data["val_images"]), -1) / 255.0
+        rest = np.setdiff1d(np.arange(len(y)), judged)
+        X, y = X[rest], y[rest]
+    scarce, common = np.flatnonzero(y == 0), np.flatnonzero(y != 0)
+    size = len(scarce) if level == 1 else int(level) if level > 1 else None
+    if size is None:
+        size = int(round(level * len(scarce)))
+    kept = rng.choice(scarce, size=size, replace=False)
+    left_out = np.setdiff1d(scarce, kept)
+    if judge == "tune" and level != 1:
+        split = np.random.default_rng([seed, 1])
+        judged_scarce = split.choice(left_out, size=135, replace=False)
+        judged_common = split.choice(common, size=len(common) // 10, replace=False)
+        left_out = np.setdiff1d(left_out, judged_scarce)
+        common = np.setdiff1d(common, judged_common)
+        judged = np.concatenate([judged_scarce, judged_common])
+        X_judge, y_judge = X[judged], y[judged]
+    elif judge == "val":
+        X_judge = data["val_images"] / 255.0
         y_judge = data["val_labels"].ravel()
-    train = np.sort(np.concatenate([kept, pneumonia]))
+    train = np.sort(np.concatenate([kept, common]))
     return X[train], y[train], X_judge, y_judge, X[left_out]
 
 
-def classifier(name, seed):
+def flat(X):
+    return X.reshape(len(X), -1)
+
+
+def affine_copies(X, y, seed):
+    """Balance every class with randomly rotated (±10°), shifted (±2 px) and
+    zoomed (0.9-1.1) copies of its own images (the classic-augmentation
+    anchor, made with scipy.ndimage: bilinear, nearest-pixel fill)."""
+    X_res, y_res = RandomOverSampler(random_state=seed).fit_resample(flat(X), y)
+    X_res = X_res.reshape((-1,) + X.shape[1:])
+    rng = np.random.default_rng(seed)
+    h, w = X.shape[1:3]
+    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    for i in range(len(X), len(X_res)):
+        angle = np.radians(rng.uniform(-10, 10))
+        zoom = rng.uniform(0.9, 1.1)
+        shift = rng.uniform(-2, 2, size=2) * np.array([h, w]) / 28
+        # Output pixel o reads input pixel matrix @ o + offset.
+        matrix = (
+            np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            / zoom
+        )
+        offset = centre - matrix @ centre + shift
+        image = X_res[i]
+        if image.ndim == 2:
+            X_res[i] = ndimage.affine_transform(
+                image, matrix, offset, order=1, mode="nearest"
+            )
+        else:
+            for c in range(image.shape[2]):
+                X_res[i, :, :, c] = ndimage.affine_transform(
+                    image[:, :, c], matrix, offset, order=1, mode="nearest"
+                )
+    return X_res, y_res
+
+
+def classifier(name, seed, channels=1):
     if name == "logreg":
         return LogisticRegression(C=0.1, max_iter=3000)
     if name == "cnn":
-        return SmallCNN(epochs=3, random_state=seed)
+        return SmallCNN(epochs=3, channels=channels, random_state=seed)
     raise ValueError(f"unknown classifier {name!r}")
 
 
@@ -131,7 +197,9 @@ def parse_method(name):
     params = {}
     for option in options:
         field, value = option.split("=")
-        if field == "da":
+        if field == "aug":
+            params[PARAMS[field]] = None if value == "none" else value
+        elif field == "da":
             params[PARAMS[field]] = "" if value == "none" else value.replace("+", ",")
         elif value == "none":
             params[PARAMS[field]] = None
@@ -179,14 +247,17 @@ def resample_reusing(fitted, key, params, seed, X, y):
     return other._resample(X, y, fitted.sampling_strategy_, sample_rng), other
 
 
-def evaluate(X_train, y_train, X_val, y_val, classifiers, seed):
+def evaluate(X_train, y_train, X_val, y_val, classifiers, seed, rarest=0):
+    """Balanced accuracy, recall of class ``rarest`` and seconds, per classifier."""
     out = {}
+    channels = X_train.shape[3] if X_train.ndim == 4 else 1
     for name in classifiers:
         start = time.perf_counter()
-        predicted = classifier(name, seed).fit(X_train, y_train).predict(X_val)
+        model = classifier(name, seed, channels).fit(flat(X_train), y_train)
+        predicted = model.predict(flat(X_val))
         out[name] = (
             balanced_accuracy_score(y_val, predicted),
-            recall_score(y_val, predicted, pos_label=0),
+            recall_score(y_val, predicted, labels=[rarest], average="macro"),
             time.perf_counter() - start,
         )
     return out
@@ -196,10 +267,12 @@ def run_cell(args, level, seed, report):
     X, y, X_val, y_val, left_out = load(args.data, level, seed, args.judge)
     classifiers = args.classifiers.split(",")
     print(f"level {level} seed {seed}: train {np.bincount(y).tolist()}", flush=True)
+    rarest = int(np.argmin(np.bincount(y)))
 
     def emit(method, fit_seconds, scores, extra=None):
         for clf, (bacc, recall, clf_seconds) in scores.items():
             row = dict(
+                dataset=args.dataset,
                 level=level,
                 seed=seed,
                 # Another GAN budget is another method.
@@ -220,14 +293,19 @@ def run_cell(args, level, seed, report):
     for method in args.methods.split(","):
         start = time.perf_counter()
         extra = None
+        if method == "real" and len(left_out) == 0:
+            continue  # nothing was left out: the ceiling is ROS itself
         if method == "real":
             # The ceiling a perfect generator could reach: every scarce-class
             # image the subsample left out is added, then ROS balances.
             X_all = np.concatenate([X, left_out])
             y_all = np.concatenate([y, np.zeros(len(left_out), dtype=y.dtype)])
             X_res, y_res = RandomOverSampler(random_state=seed).fit_resample(
-                X_all, y_all
+                flat(X_all), y_all
             )
+            seconds = time.perf_counter() - start
+        elif method == "affine":
+            X_res, y_res = affine_copies(X, y, seed)
             seconds = time.perf_counter() - start
         elif method in ("none", "ros", "smote"):
             sampler = {
@@ -235,7 +313,9 @@ def run_cell(args, level, seed, report):
                 "ros": RandomOverSampler(random_state=seed),
                 "smote": SMOTE(random_state=seed),
             }[method]
-            X_res, y_res = (X, y) if sampler is None else sampler.fit_resample(X, y)
+            X_res, y_res = (
+                (X, y) if sampler is None else sampler.fit_resample(flat(X), y)
+            )
             seconds = time.perf_counter() - start
         else:
             key, params = parse_method(method)
@@ -259,7 +339,7 @@ def run_cell(args, level, seed, report):
         emit(
             method,
             seconds,
-            evaluate(X_res, y_res, X_val, y_val, classifiers, seed),
+            evaluate(X_res, y_res, X_val, y_val, classifiers, seed, rarest),
             extra,
         )
     if args.tstr:
@@ -287,24 +367,59 @@ def stat(group, field, fmt):
     return f"{values.mean():{fmt}} ± {spread:{fmt}}"
 
 
+CLASSIC = ("ros", "smote", "affine")
+
+
 def table(rows):
+    """Mean ± std over seeds per method, and the paired difference (points of
+    balanced accuracy, same seeds) against the best classic method of the
+    group (the one of ROS, SMOTE and affine copies with the highest mean)."""
     groups = defaultdict(list)
     for row in rows:
-        judge = row.get("judge", "val")
-        groups[(judge, row["level"], row["classifier"], row["method"])].append(row)
-    print(
-        f"{'judge':5} {'level':>6} {'clf':6} {'method':24} {'n':>2} "
-        f"{'balanced acc':>15} {'minority recall':>15} {'fit s':>12}"
-    )
-    for (judge, level, clf, method), group in sorted(
-        groups.items(), key=lambda item: (item[0][0], -item[0][1], item[0][2])
-    ):
-        print(
-            f"{judge:5} {level:>6g} {clf:6} {method:24} {len(group):2d} "
-            f"{stat(group, 'balanced_accuracy', '.3f'):>15} "
-            f"{stat(group, 'minority_recall', '.3f'):>15} "
-            f"{stat(group, 'fit_seconds', '.0f'):>12}"
+        key = (
+            row.get("dataset", "pneumonia"),
+            row.get("judge", "val"),
+            row["level"],
+            row["classifier"],
         )
+        groups[key].append(row)
+    print(
+        f"{'data':9} {'judge':5} {'level':>6} {'clf':6} {'method':24} {'n':>2} "
+        f"{'balanced acc':>15} {'vs best classic':>16} {'minority recall':>15} "
+        f"{'fit s':>10}"
+    )
+    for (data, judge, level, clf), group in sorted(
+        groups.items(), key=lambda item: (item[0][:2], -item[0][2], item[0][3])
+    ):
+        by_method = defaultdict(dict)
+        for row in group:
+            by_method[row["method"]][row["seed"]] = row
+        classic = [m for m in CLASSIC if m in by_method]
+        best = max(
+            classic,
+            key=lambda m: np.mean(
+                [r["balanced_accuracy"] for r in by_method[m].values()]
+            ),
+            default=None,
+        )
+        for method, cells in by_method.items():
+            cells = list(cells.values())
+            paired = ""
+            if best is not None:
+                diffs = [
+                    100 * (r["balanced_accuracy"] - ref["balanced_accuracy"])
+                    for r in cells
+                    if (ref := by_method[best].get(r["seed"])) is not None
+                ]
+                if diffs and method != best:
+                    spread = np.std(diffs, ddof=1) if len(diffs) > 1 else 0.0
+                    paired = f"{np.mean(diffs):+.1f} ± {spread:.1f} {best}"
+            print(
+                f"{data:9} {judge:5} {level:>6g} {clf:6} {method:24} "
+                f"{len(cells):2d} {stat(cells, 'balanced_accuracy', '.3f'):>15} "
+                f"{paired:>16} {stat(cells, 'minority_recall', '.3f'):>15} "
+                f"{stat(cells, 'fit_seconds', '.0f'):>10}"
+            )
 
 
 PLOTTED = {
@@ -386,7 +501,8 @@ def main():
         default="val",
         help="val split, or a set held out from train for tuning",
     )
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="pneumonia")
+    parser.add_argument("--data", help="the data set's .npz (default: ../shared)")
     parser.add_argument("--steps", type=int, help="GAN updates (default: 600)")
     parser.add_argument("--out", help="append JSON lines here (outside the repo)")
     parser.add_argument("--table", nargs="+", help="print the table of JSON files")
@@ -397,8 +513,8 @@ def main():
             json.loads(line) for f in args.table for line in open(f) if line.strip()
         ]
         # A cell measured again (the same seed in two files) counts once.
-        key = ("judge", "level", "seed", "method", "classifier")
-        rows = [{"judge": "val", **row} for row in rows]
+        key = ("dataset", "judge", "level", "seed", "method", "classifier")
+        rows = [{"judge": "val", "dataset": "pneumonia", **row} for row in rows]
         rows = list({tuple(row[k] for k in key): row for row in rows}.values())
         table(rows)
         if args.plot:
@@ -406,6 +522,7 @@ def main():
         return
     global STEPS
     STEPS = args.steps
+    args.data = args.data or str(DATA / DATASETS[args.dataset])
     torch.set_num_threads(1)
     rows = []
 

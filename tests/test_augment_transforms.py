@@ -1,0 +1,171 @@
+"""Random affine copies: skgan.nn.augmentation.random_affine against scipy.ndimage,
+skgan.augment.random_affine on user arrays, and the augmenter's added_augmentation."""
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+from sklearn.datasets import load_digits
+
+from skgan import SyntheticAugmenter
+from skgan.augment import random_affine
+from skgan.nn.augmentation import random_affine as random_affine_tensor
+from tests._tiny import tiny_gan
+
+
+def ndimage_reference(image, draws, rotation, shift, zoom):
+    """The same transformation of one (H, W) image with scipy.ndimage."""
+    h, w = image.shape
+    angle = math.radians((2 * draws[0] - 1) * rotation)
+    scale = zoom[0] + draws[1] * (zoom[1] - zoom[0])
+    matrix = np.array(
+        [[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]]
+    )
+    matrix = matrix / scale  # (row, col) coordinates: the rotation transposes
+    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    offset = centre - matrix @ centre
+    offset += np.array([(2 * draws[3] - 1) * shift * h, (2 * draws[2] - 1) * shift * w])
+    return ndimage.affine_transform(image, matrix, offset, order=1, mode="nearest")
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (20, 32)])
+def test_tensor_transform_matches_scipy_ndimage(shape):
+    rng = np.random.default_rng(0)
+    images = rng.random((6, 1) + shape)
+    params = dict(rotation=25.0, shift=0.1, zoom=(0.8, 1.2))
+    out = random_affine_tensor(
+        torch.from_numpy(images), generator=torch.Generator().manual_seed(3), **params
+    )
+    draws = torch.rand(
+        6, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64
+    )
+    for image, moved, draw in zip(images, out.numpy(), draws.numpy()):
+        expected = ndimage_reference(image[0], draw, **params)
+        np.testing.assert_allclose(moved[0], expected, atol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 5),
+    h=st.integers(1, 12),
+    w=st.integers(1, 12),
+    channels=st.sampled_from([None, 1, 3]),
+    dtype=st.sampled_from([np.uint8, np.float32, np.float64, np.int16]),
+    seed=st.integers(0, 2**31 - 2),
+)
+def test_shape_dtype_range_and_seed(n, h, w, channels, dtype, seed):
+    rng = np.random.default_rng(seed)
+    shape = (n, h, w) if channels is None else (n, h, w, channels)
+    X = (rng.random(shape) * 200).astype(dtype)
+    out = random_affine(X, random_state=seed)
+    assert out.shape == X.shape and out.dtype == X.dtype
+    # Bilinear interpolation with border fill never leaves the input's range.
+    assert out.min() >= X.min() - 1e-6 and out.max() <= X.max() + 1e-6
+    np.testing.assert_array_equal(out, random_affine(X, random_state=seed))
+    identity = random_affine(X, rotation=0, shift=0, zoom=(1, 1), random_state=seed)
+    np.testing.assert_allclose(identity, X, rtol=1e-6, atol=1e-6 * 200)
+
+
+def test_flattened_rows_and_image_shape():
+    X = load_digits().data[:10]
+    square = random_affine(X, random_state=0)
+    as_images = random_affine(X.reshape(10, 8, 8), random_state=0)
+    np.testing.assert_array_equal(square, as_images.reshape(10, 64))
+    rgb = np.random.default_rng(0).random((4, 6 * 5 * 3))
+    with pytest.raises(ValueError, match="image_shape"):
+        random_affine(rgb)
+    out = random_affine(rgb, image_shape=(6, 5, 3), random_state=0)
+    reference = random_affine(rgb.reshape(4, 6, 5, 3), random_state=0)
+    np.testing.assert_array_equal(out, reference.reshape(4, -1))
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"rotation": -1}, ValueError, "rotation"),
+        ({"rotation": "10"}, TypeError, "rotation"),
+        ({"shift": 1.0}, ValueError, "shift"),
+        ({"zoom": (1.1, 0.9)}, ValueError, "zoom"),
+        ({"zoom": (0, 1)}, ValueError, "zoom"),
+        ({"zoom": 1.0}, TypeError, "zoom"),
+    ],
+)
+def test_bad_parameters(params, error, match):
+    with pytest.raises(error, match=match):
+        random_affine(np.zeros((2, 4, 4)), **params)
+
+
+# ------------------------------------------------------- inside the augmenter
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    X, y = load_digits(return_X_y=True)
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:20]])
+    return X[np.sort(keep)], y[np.sort(keep)]
+
+
+def test_share_zero_is_affine_copies_of_the_class(imbalanced):
+    X, y = imbalanced
+    sampler = SyntheticAugmenter(synthetic_share=0, random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    added = X_res[len(X) :]
+    assert np.all(y_res[len(X) :] == 1) and len(added) == 178 - 20
+    real = {row.tobytes() for row in X}
+    assert sum(row.tobytes() in real for row in added) < len(added) // 10
+    # Each copy stays nearest (by correlation) to an image of its own class.
+    corr = np.corrcoef(added, X)[: len(added), len(added) :]
+    assert np.mean(y[corr.argmax(axis=1)] == 1) > 0.9
+    # The identity transformation gives exact duplicates, as without augmentation.
+    identity = functools.partial(random_affine, rotation=0, shift=0, zoom=(1, 1))
+    plain = SyntheticAugmenter(
+        synthetic_share=0, added_augmentation=None, random_state=0
+    )
+    same = SyntheticAugmenter(
+        synthetic_share=0, added_augmentation=identity, random_state=0
+    )
+    np.testing.assert_array_equal(
+        plain.fit_resample(X, y)[0], same.fit_resample(X, y)[0]
+    )
+
+
+def test_every_added_image_goes_through_a_callable(imbalanced):
+    X, y = imbalanced
+    calls = []
+
+    def mark(images, random_state):
+        calls.append((len(images), random_state))
+        return np.full_like(images, -1.0)
+
+    sampler = SyntheticAugmenter(
+        estimator=tiny_gan(),
+        synthetic_share=0.5,
+        added_augmentation=mark,
+        near_copy_quantile=None,
+        random_state=0,
+    )
+    X_res, y_res = sampler.fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    assert np.all(X_res[len(X) :] == -1.0)
+    assert sum(n for n, _ in calls) == 158 and sampler.n_synthetic_ == {1: 79}
+    assert all(isinstance(seed, int) for _, seed in calls)
+
+    def wrong(images, random_state):
+        return images[:, :10]
+
+    with pytest.raises(ValueError, match="keep the shape"):
+        SyntheticAugmenter(
+            synthetic_share=0, added_augmentation=wrong, random_state=0
+        ).fit_resample(X, y)
+
+
+def test_bad_added_augmentation_is_refused_before_work(imbalanced):
+    X, y = imbalanced
+    with pytest.raises(ValueError, match="added_augmentation"):
+        SyntheticAugmenter(added_augmentation="rotate").fit_resample(X, y)
