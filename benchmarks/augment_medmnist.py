@@ -87,7 +87,7 @@ DATASETS = {
     "retina": "retinamnist.npz",
 }
 GAN_KEYS = {"ft", "ftfreeze", "pc", "cond"}
-BASELINES = {"none", "ros", "smote", "affine", "real"}
+BASELINES = {"none", "ros", "smote", "affine", "affine+intensity", "real"}
 PARAMS = {
     "aug": "added_augmentation",
     "ftsteps": "finetune_steps",
@@ -263,6 +263,18 @@ def evaluate(X_train, y_train, X_val, y_val, classifiers, seed, rarest=0):
     return out
 
 
+def intensity_jitter(X, seed):
+    """Per image: contrast x0.8-1.2 about its mean, brightness +-0.1, clipped
+    to [0, 1] (pixels in [0, 1])."""
+    rng = np.random.default_rng([seed, 2])
+    axes = tuple(range(1, X.ndim))
+    shape = (len(X),) + (1,) * (X.ndim - 1)
+    mean = X.mean(axis=axes, keepdims=True)
+    contrast = rng.uniform(0.8, 1.2, size=shape)
+    brightness = rng.uniform(-0.1, 0.1, size=shape)
+    return np.clip((X - mean) * contrast + mean + brightness, 0, 1)
+
+
 def run_cell(args, level, seed, report):
     X, y, X_val, y_val, left_out = load(args.data, level, seed, args.judge)
     classifiers = args.classifiers.split(",")
@@ -304,8 +316,10 @@ def run_cell(args, level, seed, report):
                 flat(X_all), y_all
             )
             seconds = time.perf_counter() - start
-        elif method == "affine":
+        elif method in ("affine", "affine+intensity"):
             X_res, y_res = affine_copies(X, y, seed)
+            if method == "affine+intensity":
+                X_res[len(X) :] = intensity_jitter(X_res[len(X) :], seed)
             seconds = time.perf_counter() - start
         elif method in ("none", "ros", "smote"):
             sampler = {

@@ -6,7 +6,6 @@ Requires imbalanced-learn (``pip install skgan[imbalanced]``): the sampler API,
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -22,11 +21,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from .._validation import precheck_images
-from ..gan import DCGANEstimator
 from ..nn.augmentation import parse_policy
+from ._generators import default_augmentation_estimator, finetune_copy
 from ._selection import (
     discriminator_scores,
-    freeze_discriminator_stages,
     near_copy_threshold,
     nearest_distances,
     select_candidates,
@@ -40,33 +38,6 @@ _SEED_MAX = np.iinfo(np.int32).max
 _MAX_ROUNDS = 5
 # Added images transformed at a time: the result is filled in chunks.
 _CHUNK = 4096
-
-
-def default_augmentation_estimator():
-    """The GAN ``SyntheticAugmenter`` uses when given none.
-
-    :class:`DCGANEstimator` with its default architecture (hinge loss, spectral
-    and batch normalisation in the discriminator, no DiffAugment, a moving
-    average of the generator, widths of 16) trained for a fixed number of
-    updates, 600, whatever the number of images. In the default
-    ``mode="finetune"`` these updates pre-train on every image, and each
-    rare class's copy then gets ``finetune_steps`` more (by default half as
-    many, 300). The settings are spelled out so that later changes to
-    :class:`DCGANEstimator`'s defaults do not change the augmenter;
-    :ref:`augmentation` shows what they were chosen from.
-    """
-    return DCGANEstimator(
-        noise_dim=100,
-        steps=600,
-        batch_size=32,
-        loss="hinge",
-        generator_width=16,
-        discriminator_width=16,
-        spectral_norm=True,
-        discriminator_batch_norm=True,
-        augment=None,
-        ema_decay=0.999,
-    )
 
 
 @Substitution(
@@ -439,20 +410,13 @@ class SyntheticAugmenter(BaseOverSampler):
 
     def _finetune(self, pretrained, X_class):
         """A copy of ``pretrained`` trained ``finetune_steps`` more on one class."""
-        model = copy.deepcopy(pretrained)
-        steps = self.finetune_steps
-        if steps is None and model.steps is not None:
-            steps = max(1, model.steps // 2)
-        model.set_params(warm_start=True, steps=steps)
-        if self.finetune_augment is not None:
-            model.set_params(augment=self.finetune_augment)
-        # Restart the moving average: the class's generator, not the average
-        # of pre-training, must be sampled.
-        model.generator_ema_ = None
-        freeze_discriminator_stages(model, self.freeze_discriminator)
-        model.fit(X_class)
-        model.discriminator_.requires_grad_(True)
-        return model
+        return finetune_copy(
+            pretrained,
+            X_class,
+            steps=self.finetune_steps,
+            augment=self.finetune_augment,
+            freeze_discriminator=self.freeze_discriminator,
+        )
 
     # ------------------------------------------------------------- generation
 
