@@ -1,6 +1,7 @@
 """DCGANEstimator behaviour users rely on."""
 
 import pickle
+import re
 import warnings
 
 import joblib
@@ -212,14 +213,58 @@ def test_history_records_every_epoch(digits):
         assert record["n_steps"] == len(digits) // 16
 
 
-def test_verbose_prints_one_line_per_epoch(digits, capsys):
-    tiny_gan(epochs=2, verbose=0).fit(digits)
+PROGRESS = re.compile(
+    r"^\[(fit|partial_fit)\] (\d+)/(\d+) (epochs|steps), elapsed \d+\.\ds, "
+    r"(about \d+\.\ds left|done) - epoch (\d+): d_loss -?\d+\.\d{4} "
+)
+
+
+def parse(lines):
+    """``(phase, done, total, unit, epoch)`` of each progress line."""
+    matches = [PROGRESS.match(line) for line in lines]
+    assert all(matches), lines
+    return [(m[1], int(m[2]), int(m[3]), m[4], int(m[6])) for m in matches]
+
+
+def progress_lines(capsys):
+    return parse(capsys.readouterr().out.strip().splitlines())
+
+
+def test_verbose_prints_one_progress_line_per_epoch(digits, capsys):
+    gan = tiny_gan(epochs=2, verbose=0).fit(digits)
+    gan.partial_fit(digits)
     assert capsys.readouterr().out == ""
-    tiny_gan(epochs=2, verbose=1).fit(digits)
+    gan = tiny_gan(epochs=3, verbose=1).fit(digits)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert (
-        len(lines) == 2 and lines[0].startswith("epoch    1") and "d_loss" in lines[0]
-    )
+    assert "about" in lines[0] and "left" in lines[0] and "done" in lines[-1]
+    assert parse(lines) == [
+        ("fit", 1, 3, "epochs", 1),
+        ("fit", 2, 3, "epochs", 2),
+        ("fit", 3, 3, "epochs", 3),
+    ]
+    gan.set_params(warm_start=True, epochs=1).fit(digits)
+    gan.partial_fit(digits)
+    assert progress_lines(capsys) == [
+        ("fit", 1, 1, "epochs", 4),
+        ("partial_fit", 1, 1, "epochs", 5),
+    ]
+
+
+def test_verbose_with_steps_prints_about_ten_lines(digits, capsys):
+    # 50 images in batches of 16: 3 steps per epoch, 30 steps = 10 epochs.
+    tiny_gan(steps=30, verbose=0).fit(digits[:50])
+    assert capsys.readouterr().out == ""
+    tiny_gan(steps=30, verbose=1).fit(digits[:50])
+    got = progress_lines(capsys)
+    assert [done for _, done, *_ in got] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    assert {(phase, total, unit) for phase, _, total, unit, _ in got} == {
+        ("fit", 30, "steps")
+    }
+    # One line per chunk of steps, not per epoch: 1 step per epoch here.
+    tiny_gan(steps=25, batch_size=50, verbose=1).fit(digits[:50])
+    assert [done for _, done, *_ in progress_lines(capsys)] == [*range(2, 25, 2), 25]
+    tiny_gan(steps=4, batch_size=50, verbose=2).fit(digits[:50])
+    assert [done for _, done, *_ in progress_lines(capsys)] == [1, 2, 3, 4]
 
 
 def test_callbacks_see_each_epoch_and_can_sample(digits):
