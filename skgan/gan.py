@@ -181,7 +181,8 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
     verbose : int, default=0
         0 is silent; 1 prints a line per epoch of ``fit`` and ``partial_fit``
         (with ``steps``, about one per tenth of the steps; 2: every epoch): the
-        time elapsed, an estimate of the time left and the epoch's losses.
+        time elapsed, an estimate of the time left and the epoch's losses;
+        ``score`` reports its feature extraction.
     warm_start : bool, default=False
         When True, ``fit`` continues training the current networks instead of
         starting afresh.
@@ -493,4 +494,5 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
             feature_extractor=self.feature_extractor,
             image_shape=layout.image_shape,
             data_range=data_range,
+            verbose=self.verbose,
         )

@@ -535,3 +535,13 @@ def test_continued_training_accepts_values_a_little_outside_the_fitted_range(dig
     with pytest.raises(ValueError, match="warm_start=False"):
         gan.set_params(warm_start=True).fit(digits - 40)
     assert len(gan.history_) == 2  # the refused calls trained nothing
+
+
+def test_score_reports_its_feature_extraction_when_verbose(digits, capsys):
+    flat = tiny_gan(feature_extractor=lambda images: images.reshape(len(images), -1))
+    quiet = flat.fit(digits[:200]).score(digits[200:300])
+    assert capsys.readouterr() == ("", "")
+    loud = flat.set_params(verbose=1).score(digits[200:300])
+    assert loud == quiet
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(" 100/100 images, elapsed " in x for x in lines)
