@@ -54,8 +54,8 @@ def initialize(est, layout, pairs, classes):
 
 def training_progress(est, n_epochs, steps, phase):
     """The reporter of one training call: a line per epoch, or with ``steps``,
-    about one per tenth of them (every epoch at ``verbose >= 2``)."""
-    every = max(1, steps // 10) if steps and est.verbose < 2 else 1
+    about one per tenth of them (and every epoch at ``verbose >= 2``)."""
+    every = max(1, steps // 10) if steps else 1
     return ProgressReporter(
         phase,
         steps or n_epochs,
@@ -72,6 +72,14 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
     ``phase`` names the call in the progress lines printed when verbose.
     """
     progress = training_progress(est, n_epochs, steps, phase)
+    steps_done = 0  # by this call, up to the end of the last epoch
+
+    def on_step(n_steps):  # with steps=, progress within long epochs
+        progress.update(
+            steps_done + n_steps,
+            detail=lambda: f"epoch {len(est.history_) + 1}, step {n_steps}",
+        )
+
     betas, real_label, policy = pairs
     labels = None
     if est.conditional:
@@ -91,13 +99,16 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
     data = torch.from_numpy(est.image_layout_.to_model(X)).to(est.device_)
 
     def on_epoch_end(stats, seconds, rng_state, ema_updates, is_main):
+        nonlocal steps_done
         set_modules(est, modules)  # the moving average may be new
         est._rng_state, est._ema_updates = rng_state, ema_updates
         if is_main:
             record = record_epoch(est, stats, seconds)
+            steps_done += stats["n_steps"]
             progress.update(
-                advance=stats["n_steps"] if steps else 1,
+                steps_done if steps else None,
                 detail=lambda: epoch_summary(record),
+                force=est.verbose >= 2,
             )
             for callback in est.callbacks or ():
                 callback(est, record)
@@ -122,6 +133,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         torch_compile=est.torch_compile,
         cudnn_benchmark=est.cudnn_benchmark,
         on_epoch_end=on_epoch_end,
+        on_step=on_step if steps and est.verbose else None,
         noise_dim=est.noise_dim,
         loss=est.loss,
         real_label=real_label,

@@ -166,7 +166,7 @@ class ProgressReporter:
         """Seconds since the reporter was made."""
         return self.clock() - self.start
 
-    def update(self, done=None, *, advance=1, detail=None):
+    def update(self, done=None, *, advance=1, detail=None, force=False):
         """Record progress and print a line if one is due.
 
         Parameters
@@ -178,6 +178,8 @@ class ProgressReporter:
         detail : str or callable, default=None
             Appended to the line; a callable is called only when a line is
             printed (for details that cost something to format).
+        force : bool, default=False
+            Print a line even if none is due (when verbose).
 
         Returns
         -------
@@ -192,7 +194,7 @@ class ProgressReporter:
         due = self.done // self.every > self._last_done // self.every
         if now - self._last_time < self.min_interval:
             due = False
-        if not (finished or due):
+        if not (finished or due or force):
             return None
         elapsed = now - self.start
         left = None

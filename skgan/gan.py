@@ -180,7 +180,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         models. The global torch and NumPy random states are left untouched.
     verbose : int, default=0
         0 is silent; 1 prints a line per epoch of ``fit`` and ``partial_fit``
-        (with ``steps``, about one per tenth of the steps; 2: every epoch): the
+        (with ``steps``, one per tenth of the steps; 2: every epoch too): the
         time elapsed, an estimate of the time left and the epoch's losses;
         ``score`` reports its feature extraction.
     warm_start : bool, default=False

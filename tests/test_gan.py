@@ -263,8 +263,28 @@ def test_verbose_with_steps_prints_about_ten_lines(digits, capsys):
     # One line per chunk of steps, not per epoch: 1 step per epoch here.
     tiny_gan(steps=25, batch_size=50, verbose=1).fit(digits[:50])
     assert [done for _, done, *_ in progress_lines(capsys)] == [*range(2, 25, 2), 25]
-    tiny_gan(steps=4, batch_size=50, verbose=2).fit(digits[:50])
-    assert [done for _, done, *_ in progress_lines(capsys)] == [1, 2, 3, 4]
+    # Within one long epoch (50 steps of 4 images): lines for chunks of steps.
+    tiny_gan(steps=20, batch_size=4, verbose=1).fit(digits[:200])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" - ")[1] for line in lines[:-1]] == [
+        f"epoch 1, step {n}" for n in range(2, 20, 2)
+    ]
+    assert lines[0].startswith("[fit] 2/20 steps, elapsed ") and "left" in lines[0]
+    assert parse(lines[-1:]) == [("fit", 20, 20, "steps", 1)]
+    # verbose=2 adds every epoch's line (3 steps each) to the chunks of steps.
+    tiny_gan(steps=20, verbose=2).fit(digits[:50])
+    lines = capsys.readouterr().out.strip().splitlines()
+    ends = parse([line for line in lines if ": d_loss" in line])
+    assert [done for _, done, *_ in ends] == [3, 6, 9, 12, 15, 18, 20]
+    chunks = [line.split(" - ")[0] for line in lines if ": d_loss" not in line]
+    assert [c.split()[1] for c in chunks] == [
+        "2/20",
+        "4/20",
+        "8/20",
+        "10/20",
+        "14/20",
+        "16/20",
+    ]
 
 
 def test_callbacks_see_each_epoch_and_can_sample(digits):

@@ -124,3 +124,12 @@ def test_track_yields_items_and_prints_one_line_each(capsys):
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error):
         ProgressReporter(**({"phase": "x", "total": 2} | kwargs))
+
+
+def test_force_prints_a_line_that_is_not_due():
+    out = io.StringIO()
+    progress = ProgressReporter("fit", 100, verbose=1, every=50, file=out)
+    assert progress.update() is None
+    assert progress.update(force=True).startswith("[fit] 2/100, elapsed ")
+    quiet = ProgressReporter("fit", 100, verbose=0, file=out)
+    assert quiet.update(force=True) is None and out.getvalue().count("\n") == 1
