@@ -18,11 +18,13 @@ names anyone can read with the ``safetensors`` package alone:
 
 What is not a tensor (the optimizers' hyperparameters, the order of the keys,
 the weights' memory order, the state dicts' version metadata) goes into the
-JSON *layout* kept in ``skgan.json``. :func:`unpack_tensors` validates the
-safetensors header itself, then the tensor names against the layout, and
-rebuilds the mapping, with tensors recorded as channels-last back in that
-memory order. Files of format 1 hold a ``torch.save`` blob instead, read by
-:func:`read_torch_blob` with ``torch.load(weights_only=True)``.
+JSON *layout* kept in ``skgan.json``: ``{"groups": {top-level name: {"kind",
+"prefix", ...}}, "channels_last": [tensor names]}``.
+:func:`unpack_tensors` validates the safetensors header itself, then the
+tensor names against the layout, and rebuilds the mapping, with tensors
+recorded as channels-last back in that memory order. Files of format 1 hold
+a ``torch.save`` blob instead, read by :func:`read_torch_blob` with
+``torch.load(weights_only=True)``.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def pack_tensors(tensors, *, metadata=None):
     metadata : dict of str to str, default=None
         Stored in the safetensors header's ``__metadata__``.
     """
-    flat, layout, channels_last = {}, {}, []
+    flat, groups, channels_last = {}, {}, []
 
     def put(name, tensor):
         if not isinstance(tensor, torch.Tensor):
@@ -110,7 +112,7 @@ def pack_tensors(tensors, *, metadata=None):
     for top, value in tensors.items():
         prefix = _prefix(top)
         if isinstance(value, torch.Tensor):
-            layout[top] = {"kind": "tensor", "prefix": prefix}
+            groups[top] = {"kind": "tensor", "prefix": prefix}
             put(prefix, value)
         elif set(value) == {"state", "param_groups"}:
             state = []
@@ -118,7 +120,7 @@ def pack_tensors(tensors, *, metadata=None):
                 state.append([int(index), list(entries)])
                 for key, tensor in entries.items():
                     put(f"{prefix}.state.{int(index)}.{key}", tensor)
-            layout[top] = {
+            groups[top] = {
                 "kind": "optimizer",
                 "prefix": prefix,
                 "state": state,
@@ -131,7 +133,7 @@ def pack_tensors(tensors, *, metadata=None):
             }
         else:
             version_info = getattr(value, "_metadata", None) or {}
-            layout[top] = {
+            groups[top] = {
                 "kind": "module",
                 "prefix": prefix,
                 "keys": list(value),
@@ -142,9 +144,9 @@ def pack_tensors(tensors, *, metadata=None):
             }
             for key, tensor in value.items():
                 put(f"{prefix}.{key}", tensor)
-    if len({entry["prefix"] for entry in layout.values()}) != len(layout):
-        raise ValueError(f"tensor groups {sorted(layout)} share a name prefix")
-    layout["channels_last"] = channels_last
+    if len({entry["prefix"] for entry in groups.values()}) != len(groups):
+        raise ValueError(f"tensor groups {sorted(groups)} share a name prefix")
+    layout = {"groups": groups, "channels_last": channels_last}
     return save(flat, metadata=metadata), layout
 
 
@@ -192,12 +194,10 @@ def _name_list(names, limit=5):
     return ", ".join(names[:limit]) + more
 
 
-def _expected_names(layout):
-    """``{flat tensor name: (top-level name, path inside it)}`` of a layout."""
+def _expected_names(groups):
+    """``{flat tensor name: (top-level name, path inside it)}`` of the groups."""
     names = {}
-    for top, entry in layout.items():
-        if top == "channels_last":
-            continue
+    for top, entry in groups.items():
         if not isinstance(entry, dict) or entry.get("kind") not in _KINDS:
             raise ValueError(f"entry {top!r} is not a tensor group")
         prefix = entry.get("prefix")
@@ -257,7 +257,8 @@ def unpack_tensors(blob, layout, path):
     if not isinstance(layout, dict):
         raise invalid(path, "tensors_layout is not a JSON object.")
     try:
-        expected = _expected_names(layout)
+        groups = layout["groups"]
+        expected = _expected_names(groups)
         channels_last = layout["channels_last"]
         if not isinstance(channels_last, list) or not set(channels_last) <= set(
             expected
@@ -287,9 +288,7 @@ def unpack_tensors(blob, layout, path):
         flat[name] = nhwc.copy_(flat[name])
     tensors = {}
     try:
-        for top, entry in layout.items():
-            if top == "channels_last":
-                continue
+        for top, entry in groups.items():
             prefix = entry["prefix"]
             if entry["kind"] == "tensor":
                 tensors[top] = flat[prefix]

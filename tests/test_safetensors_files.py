@@ -221,27 +221,56 @@ def test_missing_tensors_are_refused(saved):
     refused(saved, "lacks the tensors generator.to_image.0.bias")
 
 
+def with_group(layout, name, entry):
+    return layout | {"groups": layout["groups"] | {name: entry}}
+
+
 @pytest.mark.parametrize(
     "edit, match",
     [
-        (lambda lay: {k: v for k, v in lay.items() if k != "channels_last"}, "bad"),
+        (lambda lay: {"groups": lay["groups"]}, "bad tensors_layout"),
         (lambda lay: lay | {"channels_last": ["rng_state"]}, "not 4-d"),
         (lambda lay: lay | {"channels_last": ["nothing"]}, "bad tensors_layout"),
-        (lambda lay: lay | {"_rng_state": {"kind": "x"}}, "bad tensors_layout"),
+        (lambda lay: lay | {"channels_last": "x"}, "bad tensors_layout"),
+        (lambda lay: with_group(lay, "_rng_state", {"kind": "x"}), "bad"),
         (
-            lambda lay: lay | {"_rng_state": {"kind": "tensor", "prefix": "gen"}},
+            lambda lay: with_group(lay, "_rng_state", {"kind": "tensor", "prefix": 1}),
             "bad tensors_layout",
         ),
-        (lambda lay: lay | {"extra_": {"kind": "tensor", "prefix": "extra"}}, "lacks"),
+        (
+            lambda lay: with_group(
+                lay, "generator_", lay["groups"]["generator_"] | {"keys": [1]}
+            ),
+            "bad tensors_layout",
+        ),
+        (
+            lambda lay: with_group(
+                lay,
+                "_generator_optimizer",
+                lay["groups"]["_generator_optimizer"] | {"state": [[0, ["step"]]] * 2},
+            ),
+            "listed twice",
+        ),
+        (
+            lambda lay: with_group(
+                lay, "extra_", {"kind": "tensor", "prefix": "extra"}
+            ),
+            "lacks the tensors extra",
+        ),
+        (lambda lay: {"channels_last": []}, "bad tensors_layout"),
         (lambda lay: 3, "tensors_layout is not a JSON object"),
     ],
     ids=[
         "no-memory-order",
         "nhwc-1d",
         "nhwc-unknown",
+        "nhwc-type",
         "kind",
         "prefix",
+        "module-keys",
+        "optimizer-duplicates",
         "extra-group",
+        "no-groups",
         "not-an-object",
     ],
 )
@@ -256,7 +285,10 @@ def test_tampered_layout_is_refused(saved, edit, match):
 
 def test_unknown_tensor_group_is_refused(saved):
     def change(header):
-        header["tensors_layout"]["extra_"] = {"kind": "tensor", "prefix": "extra"}
+        header["tensors_layout"]["groups"]["extra_"] = {
+            "kind": "tensor",
+            "prefix": "extra",
+        }
         return header
 
     flat = load(members(saved)[MEMBER])
