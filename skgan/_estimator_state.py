@@ -7,7 +7,8 @@ files and checkpoints all go through :func:`export_state` and
 * the values are plain Python (numbers, strings, lists, dicts; ``classes_``
   stays a NumPy array), ready for JSON once the label array is encoded;
 * the tensors are the state dicts of the networks and optimizers and the
-  private random state, readable with ``torch.load(weights_only=True)``.
+  private random state (stored as safetensors in model files, see
+  :mod:`skgan._safetensors_io`).
 
 :func:`import_state` validates everything it is given, since model files may
 come from anywhere, and raises ``ValueError`` (or ``KeyError``/``TypeError``
@@ -205,6 +206,52 @@ def _plain_values(values, conditional):
     return state
 
 
+def _check_tensors_fit(modules, tensors):
+    """Raise ValueError unless the tensors have the dtypes and shapes of
+    ``modules`` (``load_state_dict`` would cast dtypes silently, and never
+    looks at an optimizer's moments)."""
+    unknown = sorted(set(tensors) - set(_MODULES) - {_RNG})
+    if unknown:
+        raise ValueError(f"unknown tensor groups {unknown}")
+    for name, field in _MODULES.items():
+        if name not in tensors:
+            continue
+        target, saved = getattr(modules, field), tensors[name]
+        if not isinstance(saved, dict):
+            raise TypeError(f"{name} is not a state dict")
+        if isinstance(target, torch.optim.Optimizer):
+            _check_optimizer_state(name, target, saved)
+            continue
+        for key, value in target.state_dict().items():
+            got = saved.get(key)
+            if isinstance(got, torch.Tensor) and got.dtype != value.dtype:
+                raise ValueError(f"{name} {key} is {got.dtype}, not {value.dtype}")
+
+
+def _check_optimizer_state(name, optimizer, saved):
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    state = saved.get("state")
+    if not isinstance(state, dict):
+        raise TypeError(f"{name} has no state mapping")
+    for index, entries in state.items():
+        if not isinstance(index, int) or not 0 <= index < len(params):
+            raise ValueError(f"{name} has state for unknown parameter {index!r}")
+        param = params[index]
+        for key, value in entries.items():
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"{name} state {index} {key} is not a tensor")
+            shape = () if key == "step" else param.shape
+            if value.shape != shape or not value.is_floating_point():
+                raise ValueError(
+                    f"{name} state {index} {key} has shape {tuple(value.shape)} "
+                    f"and dtype {value.dtype}, expected {tuple(shape)} floats"
+                )
+            if key != "step" and value.dtype != param.dtype:
+                raise ValueError(
+                    f"{name} state {index} {key} is {value.dtype}, not {param.dtype}"
+                )
+
+
 def _memory_format(values, est, device):
     """The saved memory order; files from before it was recorded trained in
     the order ``channels_last`` asked for."""
@@ -262,6 +309,7 @@ def import_state(est, values, tensors, device):
     try:
         with torch.random.fork_rng(devices=[]):
             modules = build_modules(est, with_ema="generator_ema_" in tensors)
+        _check_tensors_fit(modules, tensors)
         modules.load_state_dict(
             {
                 field: tensors[name]
@@ -299,9 +347,8 @@ class FittedStateMixin:
     def save(self, path):
         """Write the model to a safe, versioned ``.skgan`` file.
 
-        Parameters as JSON and weights as tensors read back with
-        ``torch.load(weights_only=True)``: loading never runs code, unlike
-        pickle. See :func:`skgan.persistence.save_model`.
+        Parameters as JSON and weights as safetensors: loading never runs
+        code, unlike pickle. See :func:`skgan.persistence.save_model`.
 
         Parameters
         ----------

@@ -18,6 +18,7 @@ from ._build import build_modules
 from ._device import resolve_device
 from ._estimator_state import modules_of, set_modules
 from ._labels import encode_labels
+from ._progress import ProgressReporter
 from .nn import DivergenceError, init_dcgan_weights
 from .nn.distributed import distributed_context, local_device
 from .nn.fitting import train_gan
@@ -51,8 +52,34 @@ def initialize(est, layout, pairs, classes):
     est.history_ = []
 
 
-def train(est, X, y, n_epochs, pairs, steps=None):
-    """Train for ``n_epochs`` epochs, or ``steps`` updates when given."""
+def training_progress(est, n_epochs, steps, phase):
+    """The reporter of one training call: a line per epoch, or with ``steps``,
+    about one per tenth of them (and every epoch at ``verbose >= 2``)."""
+    every = max(1, steps // 10) if steps else 1
+    return ProgressReporter(
+        phase,
+        steps or n_epochs,
+        verbose=est.verbose,
+        unit="steps" if steps else "epochs",
+        every=every,
+        time_limit=est.max_time,
+    )
+
+
+def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
+    """Train for ``n_epochs`` epochs, or ``steps`` updates when given.
+
+    ``phase`` names the call in the progress lines printed when verbose.
+    """
+    progress = training_progress(est, n_epochs, steps, phase)
+    steps_done = 0  # by this call, up to the end of the last epoch
+
+    def on_step(n_steps):  # with steps=, progress within long epochs
+        progress.update(
+            steps_done + n_steps,
+            detail=lambda: f"epoch {len(est.history_) + 1}, step {n_steps}",
+        )
+
     betas, real_label, policy = pairs
     labels = None
     if est.conditional:
@@ -72,10 +99,17 @@ def train(est, X, y, n_epochs, pairs, steps=None):
     data = torch.from_numpy(est.image_layout_.to_model(X)).to(est.device_)
 
     def on_epoch_end(stats, seconds, rng_state, ema_updates, is_main):
+        nonlocal steps_done
         set_modules(est, modules)  # the moving average may be new
         est._rng_state, est._ema_updates = rng_state, ema_updates
         if is_main:
             record = record_epoch(est, stats, seconds)
+            steps_done += stats["n_steps"]
+            progress.update(
+                steps_done if steps else None,
+                detail=lambda: epoch_summary(record),
+                force=est.verbose >= 2,
+            )
             for callback in est.callbacks or ():
                 callback(est, record)
 
@@ -99,6 +133,7 @@ def train(est, X, y, n_epochs, pairs, steps=None):
         torch_compile=est.torch_compile,
         cudnn_benchmark=est.cudnn_benchmark,
         on_epoch_end=on_epoch_end,
+        on_step=on_step if steps and est.verbose else None,
         noise_dim=est.noise_dim,
         loss=est.loss,
         real_label=real_label,
@@ -137,7 +172,7 @@ def report(est, outcome):
 
 
 def record_epoch(est, stats, seconds):
-    """Append the epoch's record to ``history_``, printing it if verbose."""
+    """Append the epoch's record to ``history_``."""
     record = {
         "epoch": len(est.history_) + 1,
         "d_loss": stats["d_loss"],
@@ -149,12 +184,13 @@ def record_epoch(est, stats, seconds):
         "completed": stats["completed"],
     }
     est.history_.append(record)
-    if est.verbose:
-        print(
-            f"epoch {record['epoch']:4d}  d_loss {record['d_loss']:.4f}  "
-            f"g_loss {record['g_loss']:.4f}  d_acc real "
-            f"{record['d_real_accuracy']:.3f} fake {record['d_fake_accuracy']:.3f}"
-            f"  {seconds:.2f}s",
-            flush=True,
-        )
     return record
+
+
+def epoch_summary(record):
+    """The losses of an epoch, as its progress line shows them."""
+    return (
+        f"epoch {record['epoch']}: d_loss {record['d_loss']:.4f} "
+        f"g_loss {record['g_loss']:.4f} d_acc real "
+        f"{record['d_real_accuracy']:.3f} fake {record['d_fake_accuracy']:.3f}"
+    )

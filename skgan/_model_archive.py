@@ -1,4 +1,4 @@
-"""The container of skgan model files: a ZIP with a JSON header and a tensor blob.
+"""The container of skgan model files: a ZIP with a JSON header and a tensor member.
 
 Written atomically by :func:`write_archive`; :func:`read_archive` tells a
 damaged model file from a foreign one and refuses both with a ``ValueError``
@@ -13,12 +13,22 @@ import zlib
 
 from ._files import atomic_write
 
-__all__ = ["HEADER", "TENSORS", "invalid", "read_archive", "write_archive"]
+__all__ = [
+    "HEADER",
+    "TENSORS",
+    "WEIGHTS",
+    "invalid",
+    "read_archive",
+    "write_archive",
+]
 
 #: Value of the ``format`` field of ``skgan.json``.
 FORMAT_NAME = "skgan-model"
 HEADER = "skgan.json"
+#: The ``torch.save`` tensor member of format 1 files.
 TENSORS = "tensors.pt"
+#: The safetensors member of format 2 and later.
+WEIGHTS = "weights.safetensors"
 _MAXHEADER_BYTES = 64 * 2**20
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: equal models give equal files
 
@@ -62,7 +72,11 @@ def _starts_like_a_model_file(path):
 
 
 def read_archive(path):
-    """Return ``(header dict, tensor bytes or None)`` of a model file."""
+    """Return ``(header dict, {member name: bytes})`` of a model file.
+
+    The members are the tensor members present (:data:`TENSORS`,
+    :data:`WEIGHTS`); which one counts depends on the header's format version.
+    """
     ours = _starts_like_a_model_file(path)
     damaged = (
         f"{path} is a truncated or corrupt skgan model file ({{}}). Save the "
@@ -87,7 +101,7 @@ def read_archive(path):
             if zf.getinfo(HEADER).file_size > _MAXHEADER_BYTES:
                 raise invalid(path, f"{HEADER} is implausibly large.")
             raw = zf.read(HEADER)
-            blob = zf.read(TENSORS) if TENSORS in names else None
+            blobs = {n: zf.read(n) for n in (TENSORS, WEIGHTS) if n in names}
     except (PermissionError, FileNotFoundError):
         raise
     except (
@@ -115,4 +129,4 @@ def read_archive(path):
             f"{path} is not an skgan model file: {HEADER} does not declare "
             f"format {FORMAT_NAME!r}."
         )
-    return header, blob
+    return header, blobs

@@ -179,7 +179,10 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         private torch random state: on the CPU, equal seeds give bit-identical
         models. The global torch and NumPy random states are left untouched.
     verbose : int, default=0
-        0 is silent; 1 prints one line per epoch.
+        0 is silent; 1 prints a line per epoch of ``fit`` and ``partial_fit``
+        (with ``steps``, one per tenth of the steps; 2: every epoch too): the
+        time elapsed, an estimate of the time left and the epoch's losses;
+        ``score`` reports its feature extraction.
     warm_start : bool, default=False
         When True, ``fit`` continues training the current networks instead of
         starting afresh.
@@ -390,7 +393,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         )
         if first:
             initialize(self, layout, pairs, labels)
-        train(self, X, y, 1, pairs)
+        train(self, X, y, 1, pairs, phase="partial_fit")
         return self
 
     # ---------------------------------------------------------------- sampling
@@ -491,4 +494,5 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
             feature_extractor=self.feature_extractor,
             image_shape=layout.image_shape,
             data_range=data_range,
+            verbose=self.verbose,
         )

@@ -10,19 +10,44 @@ writes a file that :func:`load_model` reads without unpickling any code:
   - ``skgan.json``: the format name and version, the skgan and torch
     versions, the estimator class, its parameters (``get_params()``) and its
     fitted state other than tensors (``history_``, ``image_layout_``,
-    ``classes_``, ...), all as JSON, readable with any text tool;
-  - ``tensors.pt``: the state dicts of the networks (generator,
-    discriminator, and the generator's moving average if any) and of the two
-    Adam optimizers, and the private random state that continues training,
-    written by :func:`torch.save` and read with
-    ``torch.load(weights_only=True)``, which accepts tensors and plain
-    containers only;
+    ``classes_``, ...), the optimizers' settings and the layout of the
+    tensors, all as JSON, readable with any text tool;
+  - ``weights.safetensors``: the state dicts of the networks (generator,
+    discriminator, and the generator's moving average if any), the Adam
+    moments of the two optimizers, and the private random state that
+    continues training, in the `safetensors <https://huggingface.co/docs/
+    safetensors>`_ format, which holds tensors and nothing else;
 
-* the SHA-256 of ``tensors.pt`` is recorded in ``skgan.json`` and checked on
-  loading (on top of the ZIP CRC-32 of every member);
+* the SHA-256 of ``weights.safetensors`` is recorded in ``skgan.json`` and
+  checked on loading (on top of the ZIP CRC-32 of every member), and its
+  header, tensor names, dtypes and shapes are validated before any tensor
+  reaches a network;
 * a file that is not an skgan model file, or is truncated or corrupt, raises
   ``ValueError`` naming the file and what is wrong; a file written by a newer
-  skgan (a higher format version) asks for an upgrade.
+  skgan (a higher format version) asks for an upgrade. Files of format 1
+  (skgan before safetensors) hold ``tensors.pt`` instead, read with
+  ``torch.load(weights_only=True)``, which accepts tensors and plain
+  containers only; they load and sample exactly as before.
+
+The weights open with the ``safetensors`` package alone, without skgan or
+torch. Tensor names are ``generator.<key>``, ``discriminator.<key>`` and
+``generator_ema.<key>`` (the networks' state dict keys),
+``generator_optimizer.state.<i>.<name>`` and
+``discriminator_optimizer.state.<i>.<name>`` (Adam's ``step``, ``exp_avg``,
+``exp_avg_sq`` of parameter ``i``) and ``rng_state``::
+
+    import zipfile
+    from safetensors.numpy import load
+
+    with zipfile.ZipFile("digits.skgan") as archive:
+        weights = load(archive.read("weights.safetensors"))
+    weights["generator.to_image.0.bias"]  # a NumPy array
+
+``safetensors.torch.load`` gives torch tensors instead; those of one network,
+with the prefix removed, load into it with ``load_state_dict``. The file
+stores every tensor in contiguous order: weights trained channels-last are
+recorded as such in ``skgan.json`` and put back in that order by
+:func:`load_model`.
 
 Parameters that are code or other objects JSON cannot hold (``callbacks``, a
 callable ``feature_extractor``, a user's ``generator``) are not saved: the file
@@ -43,20 +68,15 @@ the estimator's module. Estimator classes that files may name register with
 from __future__ import annotations
 
 import hashlib
-import inspect
-import io
 import json
-import re
 import warnings
 
-import numpy as np
 import torch
 
 from ._checks import check_path
 from ._device import cpu_fallback, resolve_device
 from ._json_values import (
     Unsupported,
-    decode,
     decode_state_values,
     encode,
     encode_state_values,
@@ -65,9 +85,17 @@ from ._model_archive import (
     FORMAT_NAME,
     HEADER,
     TENSORS,
+    WEIGHTS,
     invalid,
     read_archive,
     write_archive,
+)
+from ._safetensors_io import pack_tensors, read_torch_blob, unpack_tensors
+from ._saved_params import (
+    check_given_params,
+    decode_attributes,
+    decode_params,
+    encode_params,
 )
 from ._version import __version__
 
@@ -81,11 +109,11 @@ __all__ = [
 ]
 
 #: Version of the file format written by :func:`save_model`; files with a
-#: higher version are refused by :func:`load_model`.
-FORMAT_VERSION = 1
+#: higher version are refused by :func:`load_model`. Version 2 stores the
+#: tensors as safetensors; version 1 stored a ``torch.save`` blob.
+FORMAT_VERSION = 2
 
 
-_ATTRIBUTE_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
 # Estimator classes by name, as files record them (see register_model_class).
 _MODEL_CLASSES = {}
 
@@ -109,50 +137,6 @@ class PersistenceWarning(UserWarning):
     callable ``feature_extractor``: the file holds their default value instead.
     Set them again after loading with ``set_params``.
     """
-
-
-def _default_params(cls):
-    return {
-        name: p.default
-        for name, p in inspect.signature(cls.__init__).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-
-
-def _only_checkpoints(callbacks):
-    """Whether every callback is one that a resumed run re-creates itself."""
-    return all(
-        getattr(type(c), "drop_when_saved", False) is True for c in callbacks or ()
-    )
-
-
-def _encode_params(estimator):
-    """Return ``(params, replaced)``: JSON-ready parameters, names not saved."""
-    defaults = _default_params(type(estimator))
-    params, replaced = {}, []
-    for name, value in estimator.get_params(deep=False).items():
-        if name == "callbacks" and value:
-            # Callbacks are code: never saved. Checkpoints are re-created by
-            # whoever resumes training, so they are dropped without a warning.
-            params[name] = encode(defaults.get(name))
-            if not _only_checkpoints(value):
-                replaced.append(name)
-            continue
-        if (
-            isinstance(value, np.ndarray)
-            and value.ndim <= 1
-            and value.dtype.kind in "biuf"
-        ):
-            value = value.tolist()  # e.g. image_shape=np.array([28, 28])
-        try:
-            params[name] = encode(value)
-        except Unsupported:
-            params[name] = encode(defaults.get(name))
-            replaced.append(name)
-    return params, replaced
-
-
-# --------------------------------------------------------------------- paths
 
 
 # ---------------------------------------------------------------- save/load
@@ -225,7 +209,7 @@ def save_model(estimator, path):
             f"Cannot save the model to {path}: the folder {path.parent} does not "
             "exist. Create it first."
         )
-    params, replaced = _encode_params(estimator)
+    params, replaced = encode_params(estimator)
     fitted = hasattr(estimator, "generator_")
     owned = set(estimator._state_attributes)
     attributes, unsaved = {}, []
@@ -267,11 +251,12 @@ def save_model(estimator, path):
     }
     members = {}
     if fitted:
-        buffer = io.BytesIO()
-        torch.save(tensors, buffer)
-        blob = buffer.getvalue()
+        # One metadata entry: safetensors writes several in a random order.
+        blob, header["tensors_layout"] = pack_tensors(
+            tensors, metadata={"format": "pt"}
+        )
         header["tensors_sha256"] = hashlib.sha256(blob).hexdigest()
-        members[TENSORS] = (blob, False)
+        members[WEIGHTS] = (blob, False)
     text = json.dumps(header, indent=1, sort_keys=True) + "\n"
     members = {HEADER: (text.encode("utf-8"), True), **members}
     write_archive(path, members)
@@ -311,75 +296,18 @@ def _resolve_class(header, path, estimator_class):
     return _MODEL_CLASSES[name]
 
 
-def _check_given_params(given, cls):
-    """``load_model``'s ``params`` argument as a dict of the class's parameters."""
-    if given is None:
-        return {}
-    unknown = sorted(set(given) - set(_default_params(cls)))
-    if unknown:
-        raise ValueError(
-            f"params names {unknown}, which are not parameters of the estimator."
-        )
-    return dict(given)
-
-
-def _decode_params(header, path, cls):
-    blob = header.get("params")
-    if not isinstance(blob, dict):
-        raise invalid(path, "params is not a JSON object.")
-    try:
-        params = {str(k): decode(v) for k, v in blob.items()}
-    except ValueError as exc:
-        raise invalid(path, f"bad parameter value ({exc}).") from None
-    known = set(_default_params(cls))
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(
-            f"{path} has parameters {unknown} that {cls.__name__} of this skgan "
-            "does not know: it was probably written by a newer skgan. Upgrade "
-            "skgan to load it."
-        )
-    return params
-
-
-def _read_tensors(blob, header, path):
+def _read_tensors(blobs, header, path):
+    """The tensors of a fitted model: safetensors, or format 1's torch blob."""
+    member = TENSORS if header["format_version"] == 1 else WEIGHTS
+    blob = blobs.get(member)
     if blob is None:
-        raise invalid(path, f"the fitted model has no {TENSORS}.")
+        raise invalid(path, f"the fitted model has no {member}.")
     expected = header.get("tensors_sha256")
     if not isinstance(expected, str) or hashlib.sha256(blob).hexdigest() != expected:
-        raise invalid(path, f"{TENSORS} does not match its recorded SHA-256.")
-    try:
-        tensors = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    except Exception as exc:  # the weights-only unpickler raises many types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise invalid(
-            path,
-            f"{TENSORS} cannot be read as plain tensors "
-            f"({type(exc).__name__}: {first[:300]}).",
-        ) from None
-    if not isinstance(tensors, dict):
-        raise invalid(path, f"{TENSORS} does not hold a mapping of tensors.")
-    return tensors
-
-
-def _decode_attributes(header, cls, params):
-    """Plain-valued private attributes (``{name: value}``) to set on the model."""
-    blob = header.get("attributes", {})
-    if not isinstance(blob, dict):
-        raise ValueError("attributes is not a JSON object")
-    out = {}
-    for name, value in blob.items():
-        if name in cls._state_attributes and value is None:
-            continue  # format 1 kept an absent moving average here
-        if (
-            not _ATTRIBUTE_NAME.match(name)
-            or name in params
-            or name in cls._state_attributes
-            or hasattr(cls, name)  # never shadow a method or property
-        ):
-            raise ValueError(f"attribute name {name!r} is not allowed")
-        out[name] = decode(value)
-    return out
+        raise invalid(path, f"{member} does not match its recorded SHA-256.")
+    if member == TENSORS:
+        return read_torch_blob(blob, path, member)
+    return unpack_tensors(blob, header.get("tensors_layout"), path)
 
 
 def load_model(path, *, device=None, estimator_class=None, params=None):
@@ -450,13 +378,13 @@ def load_model(path, *, device=None, estimator_class=None, params=None):
             f"{path} is a folder, not a model file. For checkpoints, use "
             "latest_checkpoint(folder)."
         )
-    header, blob = read_archive(path)
+    header, blobs = read_archive(path)
     _check_version(header, path)
     cls = _resolve_class(header, path, estimator_class)
-    params = _decode_params(header, path, cls)
+    params = decode_params(header, path, cls)
     replaced = header.get("replaced_params")
     replaced = [str(n) for n in replaced] if isinstance(replaced, list) else []
-    given = _check_given_params(params_to_set, cls)
+    given = check_given_params(params_to_set, cls)
     replaced = [n for n in replaced if n not in given]
     params = params | given
     missing = [n for n in ("generator", "discriminator") if n in replaced]
@@ -470,7 +398,7 @@ def load_model(path, *, device=None, estimator_class=None, params=None):
         )
     estimator = cls(**params)
     try:
-        attributes = _decode_attributes(header, cls, params)
+        attributes = decode_attributes(header, cls, params)
     except ValueError as exc:
         raise invalid(path, f"bad attributes ({exc}).") from None
     for name, value in attributes.items():
@@ -483,7 +411,7 @@ def load_model(path, *, device=None, estimator_class=None, params=None):
             raise invalid(
                 path, f"bad fitted state ({type(exc).__name__}: {exc})."
             ) from None
-        tensors = _read_tensors(blob, header, path)
+        tensors = _read_tensors(blobs, header, path)
         device = cpu_fallback(saved_device) if target is None else target
         try:
             estimator._import_state(values, tensors, device)

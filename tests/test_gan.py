@@ -1,6 +1,7 @@
 """DCGANEstimator behaviour users rely on."""
 
 import pickle
+import re
 import warnings
 
 import joblib
@@ -212,14 +213,78 @@ def test_history_records_every_epoch(digits):
         assert record["n_steps"] == len(digits) // 16
 
 
-def test_verbose_prints_one_line_per_epoch(digits, capsys):
-    tiny_gan(epochs=2, verbose=0).fit(digits)
+PROGRESS = re.compile(
+    r"^\[(fit|partial_fit)\] (\d+)/(\d+) (epochs|steps), elapsed \d+\.\ds, "
+    r"(about \d+\.\ds left|done) - epoch (\d+): d_loss -?\d+\.\d{4} "
+)
+
+
+def parse(lines):
+    """``(phase, done, total, unit, epoch)`` of each progress line."""
+    matches = [PROGRESS.match(line) for line in lines]
+    assert all(matches), lines
+    return [(m[1], int(m[2]), int(m[3]), m[4], int(m[6])) for m in matches]
+
+
+def progress_lines(capsys):
+    return parse(capsys.readouterr().out.strip().splitlines())
+
+
+def test_verbose_prints_one_progress_line_per_epoch(digits, capsys):
+    gan = tiny_gan(epochs=2, verbose=0).fit(digits)
+    gan.partial_fit(digits)
     assert capsys.readouterr().out == ""
-    tiny_gan(epochs=2, verbose=1).fit(digits)
+    gan = tiny_gan(epochs=3, verbose=1).fit(digits)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert (
-        len(lines) == 2 and lines[0].startswith("epoch    1") and "d_loss" in lines[0]
-    )
+    assert "about" in lines[0] and "left" in lines[0] and "done" in lines[-1]
+    assert parse(lines) == [
+        ("fit", 1, 3, "epochs", 1),
+        ("fit", 2, 3, "epochs", 2),
+        ("fit", 3, 3, "epochs", 3),
+    ]
+    gan.set_params(warm_start=True, epochs=1).fit(digits)
+    gan.partial_fit(digits)
+    assert progress_lines(capsys) == [
+        ("fit", 1, 1, "epochs", 4),
+        ("partial_fit", 1, 1, "epochs", 5),
+    ]
+
+
+def test_verbose_with_steps_prints_about_ten_lines(digits, capsys):
+    # 50 images in batches of 16: 3 steps per epoch, 30 steps = 10 epochs.
+    tiny_gan(steps=30, verbose=0).fit(digits[:50])
+    assert capsys.readouterr().out == ""
+    tiny_gan(steps=30, verbose=1).fit(digits[:50])
+    got = progress_lines(capsys)
+    assert [done for _, done, *_ in got] == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    assert {(phase, total, unit) for phase, _, total, unit, _ in got} == {
+        ("fit", 30, "steps")
+    }
+    # One line per chunk of steps, not per epoch: 1 step per epoch here.
+    tiny_gan(steps=25, batch_size=50, verbose=1).fit(digits[:50])
+    assert [done for _, done, *_ in progress_lines(capsys)] == [*range(2, 25, 2), 25]
+    # Within one long epoch (50 steps of 4 images): lines for chunks of steps.
+    tiny_gan(steps=20, batch_size=4, verbose=1).fit(digits[:200])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" - ")[1] for line in lines[:-1]] == [
+        f"epoch 1, step {n}" for n in range(2, 20, 2)
+    ]
+    assert lines[0].startswith("[fit] 2/20 steps, elapsed ") and "left" in lines[0]
+    assert parse(lines[-1:]) == [("fit", 20, 20, "steps", 1)]
+    # verbose=2 adds every epoch's line (3 steps each) to the chunks of steps.
+    tiny_gan(steps=20, verbose=2).fit(digits[:50])
+    lines = capsys.readouterr().out.strip().splitlines()
+    ends = parse([line for line in lines if ": d_loss" in line])
+    assert [done for _, done, *_ in ends] == [3, 6, 9, 12, 15, 18, 20]
+    chunks = [line.split(" - ")[0] for line in lines if ": d_loss" not in line]
+    assert [c.split()[1] for c in chunks] == [
+        "2/20",
+        "4/20",
+        "8/20",
+        "10/20",
+        "14/20",
+        "16/20",
+    ]
 
 
 def test_callbacks_see_each_epoch_and_can_sample(digits):
@@ -490,3 +555,13 @@ def test_continued_training_accepts_values_a_little_outside_the_fitted_range(dig
     with pytest.raises(ValueError, match="warm_start=False"):
         gan.set_params(warm_start=True).fit(digits - 40)
     assert len(gan.history_) == 2  # the refused calls trained nothing
+
+
+def test_score_reports_its_feature_extraction_when_verbose(digits, capsys):
+    flat = tiny_gan(feature_extractor=lambda images: images.reshape(len(images), -1))
+    quiet = flat.fit(digits[:200]).score(digits[200:300])
+    assert capsys.readouterr() == ("", "")
+    loud = flat.set_params(verbose=1).score(digits[200:300])
+    assert loud == quiet
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(" 100/100 images, elapsed " in x for x in lines)

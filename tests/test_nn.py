@@ -219,3 +219,25 @@ def test_batch_norm_discriminator_is_trained_on_separate_batches():
     joint_state = torch.cat([t.flatten() for t in joint.state_dict().values()])
     ref_state = torch.cat([t.flatten() for t in state_after_d_step.values()])
     assert not torch.allclose(joint_state.float(), ref_state.float(), atol=1e-6)
+
+
+@pytest.mark.parametrize("max_steps, expected", [(None, [1, 2, 3]), (2, [1])])
+def test_run_epoch_calls_on_step_after_every_step_but_the_last(max_steps, expected):
+    from skgan.nn import AdversarialTrainer
+
+    shape, noise_dim = (1, 8, 8), 4
+    torch.manual_seed(0)
+    g = Generator(noise_dim, shape, width=4, depth=1)
+    d = Discriminator(shape, width=4, depth=1)
+    trainer = AdversarialTrainer(
+        g,
+        d,
+        torch.optim.Adam(g.parameters()),
+        torch.optim.Adam(d.parameters()),
+        noise_dim=noise_dim,
+    )
+    seen = []
+    stats = trainer.run_epoch(
+        torch.rand(17, *shape) * 2 - 1, 4, max_steps=max_steps, on_step=seen.append
+    )
+    assert seen == expected and stats["n_steps"] == len(expected) + 1

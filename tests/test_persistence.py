@@ -151,7 +151,7 @@ def test_files_are_deterministic_and_plain_json(fitted, saved, tmp_path):
         assert header["estimator"] == "DCGANEstimator"
         assert header["params"]["noise_dim"] == 8
         assert len(header["fitted"]["history_"]) == 2
-        assert set(zf.namelist()) == {"skgan.json", "tensors.pt"}
+        assert set(zf.namelist()) == {"skgan.json", "weights.safetensors"}
 
 
 # ----------------------------------------------------- parameters not saved
@@ -307,7 +307,7 @@ def test_save_is_atomic(fitted, saved, monkeypatch):
     writestr = zipfile.ZipFile.writestr
 
     def fail_on_tensors(self, info, data, *args, **kwargs):
-        if getattr(info, "filename", info) == "tensors.pt":
+        if getattr(info, "filename", info) == "weights.safetensors":
             raise OSError("disk full")
         return writestr(self, info, data, *args, **kwargs)
 
@@ -339,14 +339,14 @@ class _Exploit:
         return (exec, ("import builtins; builtins._skgan_pwned = True",))
 
 
-def rewrite(path, header=None, tensors=None, drop=()):
-    """Rewrite a model file with some members changed."""
+def rewrite(path, header=None, tensors=None, drop=(), member="weights.safetensors"):
+    """Rewrite a model file with some members changed (``tensors`` -> ``member``)."""
     with zipfile.ZipFile(path) as zf:
         members = {name: zf.read(name) for name in zf.namelist() if name not in drop}
     if header is not None:
         members["skgan.json"] = json.dumps(header(json.loads(members["skgan.json"])))
     if tensors is not None:
-        members["tensors.pt"] = tensors
+        members[member] = tensors
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
@@ -401,10 +401,22 @@ def test_pickled_code_in_the_tensors_is_never_run(saved):
     rewrite(saved, tensors=pickle.dumps(_Exploit()))
     with pytest.raises(ValueError, match="SHA-256"):
         load_model(saved)
-    # Even with a matching checksum the weights-only reader refuses the code.
-    blob = torch_bytes({"generator_": _Exploit()})
+    # With a matching checksum, the safetensors reader finds no valid header.
+    blob = pickle.dumps(_Exploit())
     digest = hashlib.sha256(blob).hexdigest()
     rewrite(saved, header=lambda h: h | {"tensors_sha256": digest}, tensors=blob)
+    with pytest.raises(ValueError, match="weights.safetensors"):
+        load_model(saved)
+    # A format-1 file's torch blob goes through the weights-only reader,
+    # which refuses the code.
+    blob = torch_bytes({"generator_": _Exploit()})
+    digest = hashlib.sha256(blob).hexdigest()
+    rewrite(
+        saved,
+        header=lambda h: h | {"tensors_sha256": digest, "format_version": 1},
+        tensors=blob,
+        member="tensors.pt",
+    )
     with pytest.raises(ValueError, match="cannot be read as plain tensors"):
         load_model(saved)
     assert not hasattr(builtins, "_skgan_pwned")
@@ -420,7 +432,7 @@ def test_truncated_files_are_refused(saved, cut):
 
 def test_corrupt_tensor_bytes_are_detected(saved):
     with zipfile.ZipFile(saved) as zf:
-        info = zf.getinfo("tensors.pt")
+        info = zf.getinfo("weights.safetensors")
     data = bytearray(saved.read_bytes())
     # Flip a byte in the middle of the stored (uncompressed) tensor member.
     data[info.header_offset + 100 + info.compress_size // 2] ^= 0xFF
@@ -473,8 +485,8 @@ def test_tampered_headers_are_refused(saved, edit, match):
 
 
 def test_missing_tensors_member(saved):
-    rewrite(saved, drop=("tensors.pt",))
-    with pytest.raises(ValueError, match="no tensors.pt"):
+    rewrite(saved, drop=("weights.safetensors",))
+    with pytest.raises(ValueError, match="no weights.safetensors"):
         load_model(saved)
 
 

@@ -90,7 +90,10 @@ None, default="inception"
         FID Inception weights; when None they are searched for (argument,
         ``SKGAN_INCEPTION_WEIGHTS``, torch hub cache) and downloaded if missing.
     verbose : int, default=0
-        Print extraction progress to stderr when > 0."""
+        When > 0, print progress to standard output: a line every few
+        seconds while features are extracted and neighbours searched (and one
+        per phase of an audit), with the time elapsed and an estimate of the
+        time left."""
 
 
 def fill_doc(func):

@@ -22,14 +22,13 @@ Each must return a 2-D ``(batch, n_features)`` array or tensor.
 
 import functools
 import inspect
-import sys
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .._device import resolve_device
+from .._progress import ProgressReporter
 from .._validation import check_image_array, infer_image_shape, to_nhwc
 from ._common import check_features, check_int, fill_doc
 from ._inception import FIDInceptionV3
@@ -196,28 +195,6 @@ def _inception_network(weights_path, device, verbose):
     )
 
 
-class _Progress:
-    def __init__(self, total, desc, verbose, every=2.0):
-        self.total, self.desc, self.verbose, self.every = total, desc, verbose, every
-        self.start = self.last = time.perf_counter()
-        self.done = 0
-
-    def update(self, n):
-        self.done += n
-        now = time.perf_counter()
-        finished = self.done >= self.total
-        if self.verbose and (finished or now - self.last >= self.every):
-            self.last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - self.done) / max(rate, 1e-9)
-            print(
-                f"[skgan.metrics] {self.desc}: {self.done}/{self.total} images "
-                f"({rate:.1f} images/s, {'done' if finished else f'eta {eta:.0f} s'})",
-                file=sys.stderr,
-                flush=True,
-            )
-
-
 def _as_2d_numpy(out, n_expected, what):
     if isinstance(out, torch.Tensor):
         out = (
@@ -249,7 +226,13 @@ def _extract(images, kind, obj, *, output="pool", batch_size, device, verbose):
     what = getattr(obj, "__name__", type(obj).__name__)
     if kind in ("inception", "module"):
         run_device = _module_device(obj, resolve_device(device))
-    progress = _Progress(n, f"{what} features of {images.name}", verbose)
+    progress = ProgressReporter(
+        f"{what} features of {images.name}",
+        n,
+        verbose=verbose,
+        unit="images",
+        min_interval=2.0,
+    )
     chunks = []
     with torch.inference_mode():
         ctx = _eval_mode(obj) if kind in ("inception", "module") else None
@@ -275,7 +258,7 @@ def _extract(images, kind, obj, *, output="pool", batch_size, device, verbose):
                         f"features for one batch and {chunks[0].shape[1]} for another."
                     )
                 chunks.append(out)
-                progress.update(stop - start)
+                progress.update(advance=stop - start)
         finally:
             if ctx is not None:
                 ctx.__exit__(None, None, None)

@@ -21,6 +21,7 @@ from scipy.stats import mannwhitneyu
 from sklearn.cluster import KMeans
 from sklearn.utils import Bunch, check_random_state
 
+from .._progress import ProgressReporter
 from ._common import SmallSampleWarning, check_features, check_int, check_same_width
 from ._features import with_extractor
 from ._neighbors import kth_neighbor_sq_distances, nearest_sq_distances
@@ -215,18 +216,25 @@ def memorization_from_features(
 ):
     """The memorization tests on validated feature matrices."""
     train, synthetic, test = feats["train"], feats["synthetic"], feats["test"]
+    progress = ProgressReporter(
+        "memorization", 2 if test is None else 3, verbose=verbose, unit="phases"
+    )
     sq, nearest = nearest_sq_distances(train, synthetic, block, verbose)
     distances = np.sqrt(sq)
+    progress.update(detail="nearest training sample of each synthetic sample")
     if test is None:
         held_out = np.sqrt(kth_neighbor_sq_distances(train, 1, block, verbose))
+        progress.update(detail="leave-one-out distances of the training samples")
     else:
         held_out = np.sqrt(nearest_sq_distances(train, test, block, verbose)[0])
+        progress.update(detail="nearest training sample of each test sample")
     threshold = float(np.percentile(held_out, percentile))
     z = cell_z = weights = None
     if test is not None:
         z, cell_z, weights = _data_copying_z(
             train, synthetic, test, n_cells, min_cell_samples, block, rng
         )
+        progress.update(detail="data-copying Z-score")
     return Bunch(
         distances=distances,
         nearest=nearest,

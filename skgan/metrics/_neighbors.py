@@ -13,11 +13,9 @@ of the direct formula: duplicates are at distance exactly 0, ties count as insid
 (``<=``), and nothing depends on the BLAS's summation order.
 """
 
-import sys
-import time
-
 import numpy as np
 
+from .._progress import ProgressReporter
 from ._common import check_features, check_int, check_same_width
 from ._features import with_extractor
 
@@ -32,7 +30,6 @@ class _Engine:
 
     def __init__(self, X, Y, block_size, verbose=0):
         self.X, self.Y, self.block, self.verbose = X, Y, block_size, verbose
-        self._start = self._last = time.perf_counter()
         self.nx, self.ny = self._sq_norms(X), self._sq_norms(Y)
         d = X.shape[1]
         # |computed - direct| <= (4d + 5) eps (|x|^2 + |y|^2); doubled for margin.
@@ -69,17 +66,16 @@ class _Engine:
             out[s : s + step] = np.einsum("ij,ij->i", diff, diff)
         return out
 
-    def progress(self, what, done, total):
-        """Print ``done/total`` row blocks at most every 2 s (and at the end)."""
-        now = time.perf_counter()
-        if self.verbose and total > 1 and (done == total or now - self._last >= 2):
-            self._last = now
-            print(
-                f"[skgan.metrics] {what}: {done}/{total} row blocks "
-                f"({now - self._start:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
+    def progress(self, what, total):
+        """A reporter of ``total`` row blocks: a line at most every 2 s, and
+        at the end (nothing for a single block)."""
+        return ProgressReporter(
+            what,
+            total,
+            verbose=self.verbose if total > 1 else 0,
+            unit="row blocks",
+            min_interval=2.0,
+        )
 
 
 def _kth_smallest(values, k):
@@ -166,7 +162,8 @@ def nearest_sq_distances(reference, query, block_size=1024, verbose=0):
     sq = np.empty(query.shape[0])
     index = np.empty(query.shape[0], dtype=np.intp)
     blocks = eng.blocks(query.shape[0])
-    for bi, (r0, r1) in enumerate(blocks):
+    progress = eng.progress("nearest neighbours", len(blocks))
+    for r0, r1 in blocks:
         Xb = query[r0:r1].astype(np.float64)
         pool = _Pool(r1 - r0, 1)
         for c0, c1 in eng.blocks(reference.shape[0]):
@@ -177,7 +174,7 @@ def nearest_sq_distances(reference, query, block_size=1024, verbose=0):
                 hi[own, own] = np.inf
             pool.add(lo, hi, np.arange(c0, c1))
         sq[r0:r1], index[r0:r1] = pool.nearest(eng, r0)
-        eng.progress("nearest neighbours", bi + 1, len(blocks))
+        progress.update()
     return sq, index
 
 
@@ -192,6 +189,7 @@ def kth_neighbor_sq_distances(X, k, block_size=1024, verbose=0):
     radii = np.empty(n)
     blocks = eng.blocks(n)
     pools = [_Pool(r1 - r0, k) for r0, r1 in blocks]
+    progress = eng.progress(f"{k}-NN radii", len(blocks))
     for bi, (r0, r1) in enumerate(blocks):
         Xb = X[r0:r1].astype(np.float64)
         for bj in range(bi, len(blocks)):
@@ -208,7 +206,7 @@ def kth_neighbor_sq_distances(X, k, block_size=1024, verbose=0):
         # diagonal as transposes of earlier tiles).
         radii[r0:r1] = pools[bi].kth(eng, r0)
         pools[bi] = None
-        eng.progress(f"{k}-NN radii", bi + 1, len(blocks))
+        progress.update()
     return radii
 
 
@@ -224,7 +222,8 @@ def _cross_counts(real, fake, real_radii, fake_radii, block_size, verbose=0):
     covered = np.zeros(real.shape[0], dtype=bool)
     recalled = None if fake_radii is None else np.zeros(real.shape[0], dtype=bool)
     row_blocks = eng.blocks(real.shape[0])
-    for bi, (r0, r1) in enumerate(row_blocks):
+    progress = eng.progress("real-fake distances", len(row_blocks))
+    for r0, r1 in row_blocks:
         Xb = real[r0:r1].astype(np.float64)
         t_real = real_radii[r0:r1, None]
         for c0, c1 in eng.blocks(fake.shape[0]):
@@ -245,7 +244,7 @@ def _cross_counts(real, fake, real_radii, fake_radii, block_size, verbose=0):
             covered[r0:r1] |= in_real.any(axis=1)
             if recalled is not None:
                 recalled[r0:r1] |= in_fake.any(axis=1)
-        eng.progress("real-fake distances", bi + 1, len(row_blocks))
+        progress.update()
     return counts, covered, recalled
 
 

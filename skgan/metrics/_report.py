@@ -7,6 +7,7 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
+from .._progress import ProgressReporter
 from .._validation import check_image_array, infer_image_shape, to_nhwc
 from ._common import check_int
 from ._features import with_extractor
@@ -218,19 +219,40 @@ def synthetic_data_report(
     if labels is not None:
         _check_same_rows(prepared)
     check_memorization_sizes(prepared, options)
+    progress = ProgressReporter(
+        "synthetic_data_report",
+        5 if labels is None else 6,
+        verbose=ex.verbose,
+        unit="phases",
+    )
     feats = features_of(ex, prepared)
+    progress.update(detail="features")
     real, fake = feats["train"], feats["synthetic"]
-    none = {"feature_extractor": None, "block_size": options["block"]}
+    none = {
+        "feature_extractor": None,
+        "block_size": options["block"],
+        "verbose": ex.verbose,
+    }
+    fid = frechet_distance(real, fake)
+    progress.update(detail="Frechet distance")
     precision, recall = precision_recall(real, fake, k=_PR_K, **none)
+    progress.update(detail="precision and recall")
     density, coverage = density_coverage(real, fake, k=_DC_K, **none)
+    progress.update(detail="density and coverage")
+    memorized = memorization_from_features(feats, verbose=ex.verbose, **options)
+    progress.update(detail="memorization")
+    utility = None
+    if labels is not None:
+        utility = _utility(classifier, prepared, labels)
+        progress.update(detail="utility (train on synthetic, test on real)")
     report = Bunch(
-        fid=frechet_distance(real, fake),
+        fid=fid,
         precision=precision,
         recall=recall,
         density=density,
         coverage=coverage,
-        memorization=memorization_from_features(feats, verbose=ex.verbose, **options),
-        utility=None if labels is None else _utility(classifier, prepared, labels),
+        memorization=memorized,
+        utility=utility,
         n_train=sizes["train"],
         n_synthetic=sizes["synthetic"],
         n_test=sizes["test"],

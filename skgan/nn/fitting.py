@@ -126,6 +126,7 @@ def train_gan(
     torch_compile=False,
     cudnn_benchmark=False,
     on_epoch_end=None,
+    on_step=None,
     **step_options,
 ):
     """Train ``modules`` on ``data`` for ``n_epochs`` epochs or ``max_steps`` steps.
@@ -165,6 +166,9 @@ def train_gan(
         Called after every epoch as ``on_epoch_end(stats, seconds, rng_state,
         ema_updates, is_main)`` with :meth:`AdversarialTrainer.run_epoch`'s
         statistics.
+    on_step : callable, default=None
+        Called on the main process after every step but each epoch's last, as
+        ``on_step(n_steps)`` with the steps done in the current epoch.
     **step_options
         ``noise_dim``, ``loss``, ``real_label``, ``fake_label``, ``augment``,
         ``autocast_dtype``: passed to :class:`AdversarialTrainer`.
@@ -218,6 +222,7 @@ def train_gan(
                     labels=labels,
                     deadline=deadline,
                     max_steps=steps_left,
+                    on_step=on_step if is_main else None,
                 )
                 rng_state = current_rng_state()
             ema_updates = 0 if ema is None else ema.n_updates

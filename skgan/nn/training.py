@@ -210,7 +210,14 @@ class AdversarialTrainer:
             ).float()
 
     def run_epoch(
-        self, data, batch_size, *, labels=None, deadline=None, max_steps=None
+        self,
+        data,
+        batch_size,
+        *,
+        labels=None,
+        deadline=None,
+        max_steps=None,
+        on_step=None,
     ):
         """One pass over ``data`` (an ``(n, C, H, W)`` tensor) in shuffled batches.
 
@@ -219,7 +226,8 @@ class AdversarialTrainer:
         Batches have between ``batch_size`` and ``2 * batch_size - 1`` images
         (the remainder is spread, never a batch of one). Stops early, after a
         whole step, once ``time.perf_counter()`` passes ``deadline`` or after
-        ``max_steps`` steps.
+        ``max_steps`` steps. ``on_step(n_steps)``, when given, is called after
+        every step but the epoch's last (for progress within long epochs).
 
         Returns
         -------
@@ -243,7 +251,8 @@ class AdversarialTrainer:
         n_steps = n_seen = 0
         completed = True
         out_of_time = False
-        for index in torch.tensor_split(order, max(1, n // batch_size)):
+        batches = torch.tensor_split(order, max(1, n // batch_size))
+        for index in batches:
             rows = None
             local = index
             if self.distributed is not None:
@@ -278,6 +287,8 @@ class AdversarialTrainer:
             if out_of_time or n_steps == max_steps:
                 completed = n_seen == n
                 break
+            if on_step is not None and n_steps < len(batches):
+                on_step(n_steps)
         d_loss, g_loss, real_ok, fake_ok = totals.tolist()
         return {
             "d_loss": d_loss / n_steps,

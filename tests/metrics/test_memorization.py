@@ -223,3 +223,29 @@ def test_feature_width_mismatch_and_too_few_training_samples():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nearest_neighbors(np.zeros((5, 3)), np.zeros((1, 3)))
+
+
+def test_memorization_prints_one_line_per_phase_when_verbose(capsys):
+    _, train, test, fresh = gaussian_sets(0, n_train=300, n_test=100, n_fresh=100)
+    kwargs = dict(test=test, n_cells=2, random_state=0, block_size=50, **NONE)
+    plain = memorization(train, fresh, **kwargs)
+    assert capsys.readouterr() == ("", "")
+    loud = memorization(train, fresh, verbose=1, **kwargs)
+    assert loud.copy_fraction == plain.copy_fraction
+    assert loud.data_copying_z == plain.data_copying_z
+    lines = capsys.readouterr().out.splitlines()
+    phases = [line for line in lines if line.startswith("[memorization]")]
+    assert [line.split(" - ")[1] for line in phases] == [
+        "nearest training sample of each synthetic sample",
+        "nearest training sample of each test sample",
+        "data-copying Z-score",
+    ]
+    assert phases[0].startswith("[memorization] 1/3 phases, elapsed ")
+    assert "left" in phases[0] and ", done - " in phases[2]
+    # The neighbour searches report their row blocks too (2 blocks of 50).
+    assert lines[0].startswith("[nearest neighbours] 2/2 row blocks, elapsed ")
+    memorization(train, fresh, verbose=1, **NONE)
+    phases = capsys.readouterr().out.splitlines()
+    assert phases[-1].startswith("[memorization] 2/2 phases") and "leave-one-out" in (
+        phases[-1]
+    )

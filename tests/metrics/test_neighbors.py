@@ -186,8 +186,9 @@ def test_ties_far_from_the_origin_are_decided_exactly(real, fake, k):
 def test_progress_is_printed_when_verbose(capsys):
     x = np.random.default_rng(5).normal(size=(40, 3))
     precision_recall(x, x + 0.1, feature_extractor=None, block_size=10, verbose=1)
-    err = capsys.readouterr().err
-    assert "3-NN radii: 4/4 row blocks" in err
-    assert "real-fake distances: 4/4 row blocks" in err
+    out = capsys.readouterr().out
+    assert "[3-NN radii] 4/4 row blocks, elapsed " in out
+    assert "[real-fake distances] 4/4 row blocks, elapsed " in out
+    assert all(line.endswith(", done") for line in out.splitlines())
     precision_recall(x, x + 0.1, feature_extractor=None, block_size=10)
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr() == ("", "")

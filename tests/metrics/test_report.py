@@ -247,3 +247,35 @@ def test_extractor_keywords_are_in_every_public_signature(func):
         func(*args, np.zeros((4, 2)))
     with pytest.raises(TypeError, match=rf"{name}\(\) missing a required"):
         func(*args[1:])
+
+
+def test_report_prints_one_line_per_phase_when_verbose(capsys):
+    rng = np.random.default_rng(0)
+    train, test, fake = (rng.normal(size=(120, 4)) for _ in range(3))
+    y = np.arange(120) % 2
+    kwargs = dict(test=test, feature_extractor=None, random_state=0)
+    m.synthetic_data_report(train, fake, **kwargs)
+    assert capsys.readouterr() == ("", "")
+    m.synthetic_data_report(
+        train,
+        fake,
+        y_train=y,
+        y_synthetic=y,
+        y_test=y,
+        classifier=LogisticRegression(),
+        verbose=1,
+        **kwargs,
+    )
+    lines = capsys.readouterr().out.splitlines()
+    report = [line for line in lines if line.startswith("[synthetic_data_report]")]
+    assert [line.split(" - ")[1] for line in report] == [
+        "features",
+        "Frechet distance",
+        "precision and recall",
+        "density and coverage",
+        "memorization",
+        "utility (train on synthetic, test on real)",
+    ]
+    assert report[0].startswith("[synthetic_data_report] 1/6 phases, elapsed ")
+    assert report[-1].split(" - ")[0].endswith(", done")
+    assert any(line.startswith("[memorization] 3/3 phases") for line in lines)
