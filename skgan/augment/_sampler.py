@@ -6,7 +6,6 @@ Requires imbalanced-learn (``pip install skgan[imbalanced]``): the sampler API,
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral, Real
 
@@ -20,16 +19,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from .._progress import ProgressReporter
 from .._validation import precheck_images
 from ..nn.augmentation import parse_policy
 from ._generators import default_augmentation_estimator, finetune_copy
-from ._selection import (
-    discriminator_scores,
-    near_copy_threshold,
-    nearest_distances,
-    select_candidates,
-)
-from ._transforms import random_affine
+from ._selection import draw_selected, near_copy_threshold
+from ._transforms import transform_added
 
 __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
 
@@ -136,6 +131,13 @@ class SyntheticAugmenter(BaseOverSampler):
 
     {random_state}
 
+    verbose : int, default=0
+        0 prints nothing; 1 prints a line after each phase (pre-training,
+        fine-tuning each class, generating and selecting each class's
+        images, adding the transformed images) with the time elapsed and an
+        estimate of the time left; 2 also passes ``verbose=1`` to the GANs,
+        which then report their own training.
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -188,6 +190,7 @@ class SyntheticAugmenter(BaseOverSampler):
         "candidate_factor": [Interval(Real, 1, None, closed="left")],
         "near_copy_quantile": [Interval(Real, 0, 1, closed="left"), None],
         "added_augmentation": [StrOptions({"affine"}), callable, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -204,6 +207,7 @@ class SyntheticAugmenter(BaseOverSampler):
         near_copy_quantile=0.05,
         added_augmentation="affine",
         random_state=None,
+        verbose=0,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.estimator = estimator
@@ -216,6 +220,7 @@ class SyntheticAugmenter(BaseOverSampler):
         self.near_copy_quantile = near_copy_quantile
         self.added_augmentation = added_augmentation
         self.random_state = random_state
+        self.verbose = verbose
 
     def _check_params(self):
         for name in ("finetune_steps", "freeze_discriminator"):
@@ -248,8 +253,22 @@ class SyntheticAugmenter(BaseOverSampler):
         fit_rng, sample_rng = self._random_streams()
         targets = {label: n for label, n in self.sampling_strategy_.items() if n > 0}
         synthetic = self._synthetic_counts(targets)
-        self._fit_models(X, y, {k: n for k, n in synthetic.items() if n > 0}, fit_rng)
-        return self._resample(X, y, targets, sample_rng)
+        generated = {k: n for k, n in synthetic.items() if n > 0}
+        progress = self._progress(len(generated), resample=True)
+        self._fit_models(X, y, generated, fit_rng, progress)
+        return self._resample(X, y, targets, sample_rng, progress)
+
+    def _progress(self, n_generated_classes, resample):
+        """A reporter of the phases of one fit (see ``verbose``)."""
+        n_train = 0
+        if n_generated_classes:
+            n_train = {"conditional": 1, "per_class": n_generated_classes}.get(
+                self.mode, 1 + n_generated_classes
+            )
+        total = n_train + n_generated_classes + int(resample)
+        return ProgressReporter(
+            "SyntheticAugmenter", max(total, 1), verbose=self.verbose, unit="phases"
+        )
 
     def _random_streams(self):
         """Independent random states for training the models and for sampling."""
@@ -262,10 +281,10 @@ class SyntheticAugmenter(BaseOverSampler):
             label: int(round(self.synthetic_share * n)) for label, n in targets.items()
         }
 
-    def _resample(self, X, y, targets, rng):
+    def _resample(self, X, y, targets, rng, progress=None):
         """``X, y`` followed by the generated and duplicated rows of ``targets``."""
         X_new, y_new = self._generate(
-            X, y, self._synthetic_counts(targets), rng, stacklevel=6
+            X, y, self._synthetic_counts(targets), rng, stacklevel=6, progress=progress
         )
         # Blocks of added images: (source array, its rows, label).
         blocks = [
@@ -279,6 +298,7 @@ class SyntheticAugmenter(BaseOverSampler):
                     (X, rng.choice(np.flatnonzero(y == label), n_real), label)
                 )
         n_added = sum(len(rows) for _, rows, _ in blocks)
+        image_shape = getattr(self.estimator, "image_shape", None)
         # One preallocated result, filled a chunk at a time.
         X_res = np.empty((len(X) + n_added,) + X.shape[1:], dtype=X.dtype)
         y_res = np.empty(len(X) + n_added, dtype=y.dtype)
@@ -287,26 +307,17 @@ class SyntheticAugmenter(BaseOverSampler):
         for source, rows, label in blocks:
             for chunk in np.array_split(rows, max(1, -(-len(rows) // _CHUNK))):
                 end = start + len(chunk)
-                X_res[start:end] = self._augment_added(source[chunk], rng)
+                X_res[start:end] = transform_added(
+                    source[chunk], self.added_augmentation, rng, image_shape
+                )
                 y_res[start:end] = label
                 start = end
-        return X_res, y_res
-
-    def _augment_added(self, images, rng):
-        """``images`` transformed by ``added_augmentation`` (seeded by ``rng``)."""
-        if self.added_augmentation is None or len(images) == 0:
-            return images
-        seed = int(rng.randint(_SEED_MAX))
-        if self.added_augmentation == "affine":
-            shape = getattr(self.estimator, "image_shape", None)
-            return random_affine(images, image_shape=shape, random_state=seed)
-        out = np.asarray(self.added_augmentation(images, random_state=seed))
-        if out.shape != images.shape:
-            raise ValueError(
-                f"added_augmentation returned images of shape {out.shape} for "
-                f"images of shape {images.shape}; it must keep the shape."
+        if progress is not None:
+            how = (
+                "transformed" if self.added_augmentation is not None else "as they are"
             )
-        return out
+            progress.update(detail=f"added {n_added} images ({how})")
+        return X_res, y_res
 
     def fit_generate(self, X, y, n_per_class=None):
         """Fit the generative model(s) and return a synthetic-only labelled set.
@@ -352,9 +363,10 @@ class SyntheticAugmenter(BaseOverSampler):
             raise ValueError(f"n_per_class must be >= 1, got {n_per_class}.")
         self.sampling_strategy_ = {label: int(n_per_class) for label in labels}
         fit_rng, sample_rng = self._random_streams()
-        self._fit_models(X, y, self.sampling_strategy_, fit_rng)
+        progress = self._progress(len(labels), resample=False)
+        self._fit_models(X, y, self.sampling_strategy_, fit_rng, progress)
         X_new, y_new = self._generate(
-            X, y, self.sampling_strategy_, sample_rng, stacklevel=2
+            X, y, self.sampling_strategy_, sample_rng, stacklevel=2, progress=progress
         )
         short = {k: n for k, n in self.n_synthetic_.items() if n < n_per_class}
         if short:
@@ -367,23 +379,32 @@ class SyntheticAugmenter(BaseOverSampler):
     # ----------------------------------------------------------------- models
 
     def _template(self):
-        return clone(
+        template = clone(
             default_augmentation_estimator()
             if self.estimator is None
             else self.estimator
         )
+        if self.verbose >= 2 and "verbose" in template.get_params():
+            template.set_params(verbose=max(1, template.get_params()["verbose"]))
+        return template
 
-    def _fit_models(self, X, y, targets, rng):
+    def _fit_models(self, X, y, targets, rng, progress=None):
         """Train the model(s) that generate ``targets`` ({label: count})."""
         self.estimators_, self.pretrained_estimator_ = {}, None
         if not targets:
             return
+
+        def done(what):
+            if progress is not None:
+                progress.update(detail=what)
+
         template = self._template()
         if self.mode == "conditional":
             model = template.set_params(
                 conditional=True, warm_start=False, random_state=rng.randint(_SEED_MAX)
             )
             self.estimators_[None] = model.fit(X, y)
+            done(f"trained a conditional GAN on {len(X)} images")
             return
         for label in targets:
             if np.sum(y == label) < 2:
@@ -400,13 +421,20 @@ class SyntheticAugmenter(BaseOverSampler):
                     random_state=rng.randint(_SEED_MAX),
                 )
                 self.estimators_[label] = model.fit(X[y == label])
+                done(
+                    f"trained a GAN on the {np.sum(y == label)} images of class {label}"
+                )
             return
         pretrained = template.set_params(
             conditional=False, warm_start=False, random_state=rng.randint(_SEED_MAX)
         ).fit(X)
         self.pretrained_estimator_ = pretrained
+        done(f"pre-trained a GAN on all {len(X)} images")
         for label in targets:
             self.estimators_[label] = self._finetune(pretrained, X[y == label])
+            done(
+                f"fine-tuned a copy on the {np.sum(y == label)} images of class {label}"
+            )
 
     def _finetune(self, pretrained, X_class):
         """A copy of ``pretrained`` trained ``finetune_steps`` more on one class."""
@@ -420,7 +448,7 @@ class SyntheticAugmenter(BaseOverSampler):
 
     # ------------------------------------------------------------- generation
 
-    def _generate(self, X, y, targets, rng, stacklevel=2):
+    def _generate(self, X, y, targets, rng, stacklevel=2, progress=None):
         """Generate and select ``targets`` ({label: count}) images; set counts."""
         self.n_synthetic_, self.near_copy_threshold_ = {}, {}
         images, labels = [X[:0]], [y[:0]]
@@ -429,6 +457,9 @@ class SyntheticAugmenter(BaseOverSampler):
                 continue
             chosen = self._generate_class(X[y == label], label, n, rng, stacklevel + 2)
             self.n_synthetic_[label] = len(chosen)
+            if progress is not None:
+                what = f"generated and selected {len(chosen)} images of class {label}"
+                progress.update(detail=what)
             images.append(chosen)
             labels.append(np.full(len(chosen), label, dtype=y.dtype))
         return np.concatenate(images), np.concatenate(labels)
@@ -440,44 +471,25 @@ class SyntheticAugmenter(BaseOverSampler):
         if self.near_copy_quantile is not None and len(X_class) >= 2:
             threshold = near_copy_threshold(X_class, self.near_copy_quantile)
         self.near_copy_threshold_[label] = threshold
-        flat_class = X_class.reshape(len(X_class), -1)
-        n_candidates = max(n, math.ceil(self.candidate_factor * n))
-        kept = []
-        for _ in range(_MAX_ROUNDS):
-            seed = rng.randint(_SEED_MAX)
-            if conditional:
-                candidates, _ = model.sample(n_candidates, random_state=seed, y=label)
-            else:
-                candidates = model.sample(n_candidates, random_state=seed)
-            distances = None
-            if threshold is not None:
-                distances = nearest_distances(
-                    flat_class, candidates.reshape(len(candidates), -1)
-                )
-            scores = None
-            if self.candidate_factor > 1:
-                scores = discriminator_scores(
-                    model, candidates, label if conditional else None
-                )
-            index = select_candidates(
-                candidates,
-                n - sum(map(len, kept)),
-                scores=scores,
-                distances=distances,
-                threshold=threshold,
-            )
-            kept.append(candidates[index])
-            if sum(map(len, kept)) >= n:
-                break
-        else:
+        chosen = draw_selected(
+            model,
+            n,
+            rng,
+            label=label if conditional else None,
+            reference=X_class.reshape(len(X_class), -1),
+            threshold=threshold,
+            candidate_factor=self.candidate_factor,
+            max_rounds=_MAX_ROUNDS,
+        )
+        if len(chosen) < n:
             warnings.warn(
-                f"Only {sum(map(len, kept))} of {n} generated images of class "
+                f"Only {len(chosen)} of {n} generated images of class "
                 f"{label!r} passed the near-copy guard; the rest are duplicated "
                 "real images. Lower near_copy_quantile or train the GAN longer.",
                 RuntimeWarning,
                 stacklevel=stacklevel,
             )
-        return np.concatenate(kept)
+        return chosen
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

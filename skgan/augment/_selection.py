@@ -5,6 +5,8 @@ Also the fine-tuning helper that freezes the discriminator's first stages.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -85,3 +87,46 @@ def select_candidates(candidates, n, *, scores=None, distances=None, threshold=N
     if scores is not None:
         keep = keep[np.argsort(-scores[keep], kind="stable")]
     return keep[:n]
+
+
+def draw_selected(
+    model, n, rng, *, label, reference, threshold, candidate_factor, max_rounds
+):
+    """Up to ``n`` generated images of one class, chosen from rounds of candidates.
+
+    Each round samples ``candidate_factor * n`` candidates from ``model``
+    (of class ``label`` for a conditional model), drops those nearer than
+    ``threshold`` to a ``reference`` row (flattened training images of the
+    class; no guard when ``threshold`` is None), and keeps the ones the
+    discriminator scores as most real (all in order when ``candidate_factor``
+    is 1), until ``n`` are kept or ``max_rounds`` rounds have run. Each round
+    draws its seed from ``rng``.
+    """
+    n_candidates = max(n, math.ceil(candidate_factor * n))
+    kept, n_kept = [], 0
+    for _ in range(max_rounds):
+        seed = rng.randint(np.iinfo(np.int32).max)
+        if label is not None:
+            candidates, _ = model.sample(n_candidates, random_state=seed, y=label)
+        else:
+            candidates = model.sample(n_candidates, random_state=seed)
+        distances = None
+        if threshold is not None:
+            distances = nearest_distances(
+                reference, candidates.reshape(len(candidates), -1)
+            )
+        scores = None
+        if candidate_factor > 1:
+            scores = discriminator_scores(model, candidates, label)
+        index = select_candidates(
+            candidates,
+            n - n_kept,
+            scores=scores,
+            distances=distances,
+            threshold=threshold,
+        )
+        kept.append(candidates[index])
+        n_kept += len(index)
+        if n_kept >= n:
+            break
+    return np.concatenate(kept)

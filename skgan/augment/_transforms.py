@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from .._validation import check_image_array, infer_image_shape, to_nhwc
 from ..nn.augmentation import random_affine as _random_affine_tensor
 
-__all__ = ["random_affine"]
+__all__ = ["random_affine", "transform_added"]
 
 _CHUNK = 1024  # images transformed at a time: memory stays O(chunk)
 
@@ -107,4 +107,25 @@ def random_affine(
             info = np.iinfo(X.dtype)
             values = np.clip(np.rint(values), info.min, info.max)
         out[start : start + _CHUNK] = values.reshape((-1,) + X.shape[1:])
+    return out
+
+
+def transform_added(images, augmentation, rng, image_shape=None):
+    """``images`` transformed by a ``SyntheticAugmenter.added_augmentation``.
+
+    ``augmentation`` is ``"affine"`` (:func:`random_affine` with its
+    defaults), a callable ``f(images, random_state=seed)`` or None (no
+    change); the seed is drawn from ``rng`` (a ``RandomState``).
+    """
+    if augmentation is None or len(images) == 0:
+        return images
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    if augmentation == "affine":
+        return random_affine(images, image_shape=image_shape, random_state=seed)
+    out = np.asarray(augmentation(images, random_state=seed))
+    if out.shape != images.shape:
+        raise ValueError(
+            f"added_augmentation returned images of shape {out.shape} for "
+            f"images of shape {images.shape}; it must keep the shape."
+        )
     return out
