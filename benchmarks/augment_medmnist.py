@@ -250,7 +250,7 @@ def resample_reusing(fitted, key, params, seed, X, y):
 def evaluate(X_train, y_train, X_val, y_val, classifiers, seed, rarest=0):
     """Balanced accuracy, recall of class ``rarest`` and seconds, per classifier."""
     out = {}
-    channels = X_train.shape[3] if X_train.ndim == 4 else 1
+    channels = X_val.shape[3] if X_val.ndim == 4 else 1
     for name in classifiers:
         start = time.perf_counter()
         model = classifier(name, seed, channels).fit(flat(X_train), y_train)

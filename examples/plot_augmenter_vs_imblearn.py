@@ -17,7 +17,9 @@ accuracy on the real validation split.
 
 By default the augmenter pre-trains one GAN on all images, fine-tunes a copy
 on the scarce class, and adds a mix: a share ``synthetic_share`` of
-generated images, the rest duplicated real ones. How much synthetic data
+generated images, the rest copies of real ones; every added image is then
+randomly rotated, shifted and zoomed (``added_augmentation="affine"``), so
+``synthetic_share=0`` is classic augmentation. How much synthetic data
 helps depends on the data, so here the share is chosen by cross-validation
 on the training set, as you would on your own data. The GAN gets 150
 updates (100 of pre-training, 50 of fine-tuning), a sixth of the default's
@@ -106,9 +108,9 @@ def classifier():
 # %%
 # Choosing the synthetic share by cross-validation
 # ------------------------------------------------
-# ``synthetic_share=0`` adds duplicates only (what RandomOverSampler does,
-# without training a GAN); larger shares replace more duplicates by
-# generated images. Two stratified folds of the training set compare three
+# ``synthetic_share=0`` adds transformed copies of real images only
+# (classic augmentation, without training a GAN); larger shares replace more
+# copies by generated images. Two stratified folds of the training set compare three
 # shares by balanced accuracy; any parameter of the GAN could join the grid
 # (``"syntheticaugmenter__estimator__steps"``).
 search = GridSearchCV(
@@ -122,6 +124,7 @@ samplers = {
     "no resampling": None,
     "RandomOverSampler": RandomOverSampler(random_state=0),
     "SMOTE": SMOTE(random_state=0),
+    "affine copies (share 0)": SyntheticAugmenter(synthetic_share=0, random_state=0),
     "SyntheticAugmenter (share 0.5)": augmenter,
 }
 
@@ -157,7 +160,7 @@ print("chosen:", search.best_params_)
 
 # %%
 # On a single validation split and seed, differences of a point or two are
-# within the noise: ``benchmarks/augment_pneumonia.py`` repeats such
+# within the noise: ``benchmarks/augment_medmnist.py`` repeats such
 # comparisons over seeds and scarcity levels, and :ref:`augmentation`
 # reports what they measured.
 #
@@ -165,7 +168,7 @@ print("chosen:", search.best_params_)
 # --------------------
 # The fitted sampler keeps the pre-trained GAN and each class's fine-tuned
 # copy in ``estimators_``; ``n_synthetic_`` says how many generated images it
-# added (the rest of the added rows are duplicates).
+# added (the rest of the added rows are transformed copies of real images).
 added = {class_names[int(k)]: n for k, n in fitted_augmenter.n_synthetic_.items()}
 print("generated images added:", added)
 scarce_class_gan = fitted_augmenter.estimators_[0]
