@@ -140,12 +140,14 @@ class ScaledImages:
             raw = _as_torch(self.images[index.cpu().numpy()], copy=False)
             if self.device.type == "cuda":
                 raw = raw.pin_memory().to(self.device, non_blocking=True)
-        # The ops and rounding of ImageLayout.to_model, on this batch only.
+        # The ops and rounding of ImageLayout.to_model, on this batch only
+        # (in place: ``raw`` is a fresh copy of the rows in every case).
         values = raw.to(torch.float64)
-        values = ((values - self.low) * self.scale - 1.0).to(torch.float32)
-        # Strides as the whole-array path had them: NCHW-contiguous, then the
-        # memory format (one channel keeps the NCHW strides, which convolutions
-        # notice).
-        nchw = values.reshape(-1, *self.image_shape).permute(0, 3, 1, 2)
-        nchw = nchw.clone(memory_format=torch.contiguous_format).to(self.device)
-        return nchw.contiguous(memory_format=self.memory_format)
+        values.sub_(self.low).mul_(self.scale).sub_(1.0)
+        values = values.to(torch.float32).reshape(-1, *self.image_shape)
+        height, width, channels = self.image_shape
+        if channels == 1:  # NCHW strides, as the whole-array path gave them
+            nchw = values.reshape(-1, 1, height, width)
+        else:
+            nchw = values.permute(0, 3, 1, 2)
+        return nchw.to(self.device).contiguous(memory_format=self.memory_format)
