@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import warnings
@@ -354,11 +355,18 @@ def load_image_folder(
         "on_error": on_error,
         "extensions": list(exts),
     }
-    read = dict(options, jobs=jobs)
-    read.pop("extensions")
+    read = functools.partial(
+        _read_images,
+        jobs,
+        color_mode=color_mode,
+        size=size,
+        interpolation=interpolation,
+        deduplicate=deduplicate,
+        on_error=on_error,
+    )
     if cache is None:
         rows = []
-        found = _read_images(**read, images=rows)
+        found = read(rows)
         _report(found, len(jobs), root)
         images = np.stack(rows)
     else:
@@ -367,7 +375,7 @@ def load_image_folder(
         if cached is None:
             forget_cache(cache)
             with NpyRowWriter(cache, len(jobs)) as rows:
-                found = _read_images(**read, images=rows)
+                found = read(rows)
                 _report(found, len(jobs), root)
             write_cache_record(cache, key, found)
             images = np.load(cache, mmap_mode="r")
