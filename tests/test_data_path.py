@@ -2,6 +2,7 @@
 same numbers bit for bit as the whole-array conversion it replaced."""
 
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,34 @@ def test_nan_or_inf_late_in_a_memmap_is_refused_before_training(
     for method in (fitted.partial_fit, fitted.score):
         with pytest.raises(ValueError, match=match):
             method(as_memmap(X, tmp_path))
+
+
+def traced_peak(function):
+    """Peak bytes that Python and NumPy allocate while ``function`` runs."""
+    tracemalloc.start()
+    try:
+        result = function()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_fit_allocates_less_than_half_a_copy_of_X(tiny_gan):
+    """The whole-array conversion allocated about 20 times a uint8 X."""
+    X = np.random.default_rng(0).integers(0, 256, (4000, 16, 16, 3), dtype=np.uint8)
+    tiny_gan(steps=1).fit(X[:40])  # first-use imports and caches, not traced
+    gan, peak = traced_peak(lambda: tiny_gan(steps=3).fit(X))
+    assert gan.n_features_in_ == 16 and len(gan.history_) == 1
+    assert peak < X.nbytes / 2
+
+
+def test_sample_needs_its_output_and_one_chunk(tiny_gan):
+    X = np.random.default_rng(0).integers(0, 256, (40, 16, 16, 3), dtype=np.uint8)
+    gan = tiny_gan(steps=1).fit(X)
+    extra = {}
+    for n in (5_000, 20_000):
+        out, peak = traced_peak(lambda n=n: gan.sample(n, random_state=0))
+        assert out.shape == (n, 16, 16, 3) and out.dtype == np.uint8
+        extra[n] = peak - out.nbytes
+    # A float64 copy of the 20,000 images would take 123 MB.
+    assert extra[20_000] < extra[5_000] + 1e6 and extra[20_000] < 12e6
