@@ -332,13 +332,19 @@ class ImageLayout:
 
     def from_model(self, images):
         """Map float ``(n, C, H, W)`` in ``[-1, 1]`` back to the user's layout."""
-        images = np.asarray(images, dtype=np.float64)
-        unit = (np.clip(images, -1.0, 1.0) + 1.0) / 2.0
-        values = unit * (self.data_max - self.data_min) + self.data_min
+        # One float64 copy of the chunk, transformed in place (the same
+        # operations, in the same order, as out of place).
+        values = np.array(images, dtype=np.float64)
+        np.clip(values, -1.0, 1.0, out=values)
+        values += 1.0
+        values /= 2.0
+        values *= self.data_max - self.data_min
+        values += self.data_min
         values = values.transpose(0, 2, 3, 1).reshape((-1,) + tuple(self.sample_shape))
         if np.issubdtype(self.dtype, np.integer):
             info = np.iinfo(self.dtype)
-            values = np.clip(np.rint(values), info.min, info.max)
+            np.rint(values, out=values)
+            np.clip(values, info.min, info.max, out=values)
         elif self.dtype == np.bool_:
             values = values > 0.5
         return values.astype(self.dtype)
