@@ -333,7 +333,9 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
                 (n_samples, H, W, C)
-            Training images, uint8 or float of any range.
+            Training images, uint8 or float of any range. Used as given, never
+            copied whole: a :class:`numpy.memmap` larger than memory works
+            (see :ref:`large_data`).
         y : array-like of shape (n_samples,), default=None
             Class labels (any hashable values, e.g. strings); required when
             ``conditional=True``, ignored otherwise.
