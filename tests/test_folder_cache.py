@@ -2,6 +2,7 @@
 reused while the folder is unchanged."""
 
 import os
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -149,3 +150,20 @@ def test_a_gan_trains_from_the_cache_as_from_memory(folder, tmp_path, tiny_gan):
     np.testing.assert_array_equal(
         from_disk.sample(3, random_state=0), from_memory.sample(3, random_state=0)
     )
+
+
+def test_writing_the_cache_holds_one_image_at_a_time(tmp_path):
+    root = tmp_path / "many"
+    for i in range(100):
+        write_image(root / f"{i:03d}.png", rgb(i, 64, 64))
+    cache = tmp_path / "pixels.npy"
+    load_image_folder(root, color_mode="rgb", cache=tmp_path / "first.npy")  # warm up
+    tracemalloc.start()
+    try:
+        bunch = load_image_folder(root, color_mode="rgb", cache=cache)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert bunch.images.shape == (100, 64, 64, 3)
+    # 1.2 MB of pixels; file names and the cache's record take the rest.
+    assert peak < bunch.images.nbytes / 4
