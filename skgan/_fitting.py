@@ -19,6 +19,7 @@ from ._device import resolve_device
 from ._estimator_state import modules_of, set_modules
 from ._labels import encode_labels
 from ._progress import ProgressReporter
+from ._training_data import training_images
 from .nn import DivergenceError, init_dcgan_weights
 from .nn.distributed import distributed_context, local_device
 from .nn.fitting import train_gan
@@ -70,6 +71,8 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
     """Train for ``n_epochs`` epochs, or ``steps`` updates when given.
 
     ``phase`` names the call in the progress lines printed when verbose.
+    ``X`` is used as given (never copied whole): each batch is scaled on its
+    own (see :func:`skgan._training_data.training_images`).
     """
     progress = training_progress(est, n_epochs, steps, phase)
     steps_done = 0  # by this call, up to the end of the last epoch
@@ -96,7 +99,12 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         for group in optimizer.param_groups:  # parameters may change between fits
             group["lr"], group["betas"] = lr, betas
     on_cpu_or_cuda = est.device_.type in ("cpu", "cuda")
-    data = torch.from_numpy(est.image_layout_.to_model(X)).to(est.device_)
+    memory_format = (
+        torch.channels_last
+        if est.channels_last and on_cpu_or_cuda
+        else torch.contiguous_format
+    )
+    data = training_images(est, X, memory_format)
 
     def on_epoch_end(stats, seconds, rng_state, ema_updates, is_main):
         nonlocal steps_done
@@ -124,11 +132,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         n_epochs=n_epochs,
         max_steps=steps,
         deadline=(None if est.max_time is None else time.perf_counter() + est.max_time),
-        memory_format=(
-            torch.channels_last
-            if est.channels_last and on_cpu_or_cuda
-            else torch.contiguous_format
-        ),
+        memory_format=memory_format,
         distributed=est.distributed,
         torch_compile=est.torch_compile,
         cudnn_benchmark=est.cudnn_benchmark,

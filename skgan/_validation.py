@@ -28,7 +28,11 @@ __all__ = [
     "infer_layout",
     "precheck_images",
     "to_nhwc",
+    "value_range",
 ]
+
+#: Bytes of ``X`` that :func:`value_range` reads at a time.
+SCAN_BYTES = 16 << 20
 
 
 def check_numeric_values(X, *, name="X", what="images"):
@@ -138,6 +142,37 @@ def check_sample_count(n_samples, *, name="n_samples", allow_zero=False):
     if n_samples < lowest:
         raise ValueError(f"{name} must be >= {lowest}, got {n_samples}.")
     return int(n_samples)
+
+
+def value_range(X, *, name="X"):
+    """``(min, max)`` of ``X`` as floats, refusing NaN and infinite values.
+
+    One pass over ``X``, a block of rows at a time, with no temporary array:
+    a ``numpy.memmap`` larger than memory is read once, and nothing of the
+    size of ``X`` is allocated. The errors are scikit-learn's (``"Input X
+    contains NaN."``), with the fix.
+    """
+    n = X.shape[0]
+    row_bytes = max(1, X[:1].nbytes)
+    step = max(1, SCAN_BYTES // row_bytes)
+    low, high = math.inf, -math.inf
+    for start in range(0, n, step):
+        block = X[start : start + step]
+        block_low, block_high = float(np.min(block)), float(np.max(block))
+        finite = math.isfinite(block_low) and math.isfinite(block_high)
+        if X.dtype.kind == "f" and not finite:
+            what = (
+                "NaN"
+                if math.isnan(block_low) or math.isnan(block_high)
+                else f"infinity or a value too large for {X.dtype!r}"
+            )
+            raise ValueError(
+                f"Input {name} contains {what}. Images must be finite: drop or "
+                f"repair the images with missing or infinite values (rows "
+                f"{start} to {min(n, start + step) - 1} hold at least one)."
+            )
+        low, high = min(low, block_low), max(high, block_high)
+    return low, high
 
 
 def _as_image_shape(image_shape):
@@ -264,17 +299,19 @@ class ImageLayout:
                 "as at fit time."
             )
 
-    def check_training_range(self, X, *, name="X"):
+    def check_training_range(self, X, *, name="X", values=None):
         """Refuse images too far outside this layout's value range to train on.
 
         The networks see the fitted range as ``[-1, 1]``; continuing training
         accepts values up to one span beyond it on either side (``[-3, 3]``),
         and refuses more, which would only teach the discriminator the scale.
+        ``values``, ``(min, max)`` of ``X`` when already known, saves reading
+        ``X`` again.
         """
         span = self.data_max - self.data_min
         if span <= 0:
             return  # constant training images: every value maps to -1
-        low, high = float(np.min(X)), float(np.max(X))
+        low, high = value_range(X, name=name) if values is None else values
         if low < self.data_min - span or high > self.data_max + span:
             raise ValueError(
                 f"{name} has values from {low:g} to {high:g}, far outside the "
@@ -295,23 +332,33 @@ class ImageLayout:
 
     def from_model(self, images):
         """Map float ``(n, C, H, W)`` in ``[-1, 1]`` back to the user's layout."""
-        images = np.asarray(images, dtype=np.float64)
-        unit = (np.clip(images, -1.0, 1.0) + 1.0) / 2.0
-        values = unit * (self.data_max - self.data_min) + self.data_min
+        # One float64 copy of the chunk, transformed in place (the same
+        # operations, in the same order, as out of place).
+        values = np.array(images, dtype=np.float64)
+        np.clip(values, -1.0, 1.0, out=values)
+        values += 1.0
+        values /= 2.0
+        values *= self.data_max - self.data_min
+        values += self.data_min
         values = values.transpose(0, 2, 3, 1).reshape((-1,) + tuple(self.sample_shape))
         if np.issubdtype(self.dtype, np.integer):
             info = np.iinfo(self.dtype)
-            values = np.clip(np.rint(values), info.min, info.max)
+            np.rint(values, out=values)
+            np.clip(values, info.min, info.max, out=values)
         elif self.dtype == np.bool_:
             values = values > 0.5
         return values.astype(self.dtype)
 
 
-def infer_layout(X, image_shape=None):
-    """Build the :class:`ImageLayout` of a validated array ``X``."""
+def infer_layout(X, image_shape=None, *, values=None):
+    """Build the :class:`ImageLayout` of a validated array ``X``.
+
+    ``values``, ``(min, max)`` of ``X`` when already known (see
+    :func:`value_range`), saves reading ``X`` again.
+    """
     shape = infer_image_shape(X.shape[1:], image_shape)
     dtype = X.dtype if X.dtype.kind in "biuf" else np.dtype(np.float64)
-    low, high = float(np.min(X)), float(np.max(X))
+    low, high = value_range(X) if values is None else values
     if max(abs(low), abs(high)) > np.finfo(np.float32).max / 4:
         raise ValueError(
             f"X has values from {low:g} to {high:g}, beyond the float32 range the "

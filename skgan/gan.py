@@ -11,14 +11,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import persistence
 from ._estimator_state import FittedStateMixin
 from ._fitting import initialize, train
 from ._labels import check_fit_labels, labels_to_sample
 from ._parameters import PARAMETER_CONSTRAINTS, check_compound_parameters
-from ._validation import check_sample_count, infer_layout, precheck_images
+from ._training_data import validate_images
+from ._validation import check_sample_count
 from .metrics import frechet_inception_distance
 from .nn.sampling import generate
 
@@ -323,16 +324,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
     # --------------------------------------------------------------- validation
 
     def _validate_images(self, X, *, reset):
-        X = precheck_images(X)
-        X = validate_data(
-            self, X, reset=reset, dtype="numeric", allow_nd=True, ensure_min_samples=2
-        )
-        if reset:
-            layout = infer_layout(X, self.image_shape)
-        else:
-            layout = self.image_layout_
-            layout.check(X)
-        return X, layout
+        return validate_images(self, X, reset=reset)
 
     # ------------------------------------------------------------------ fitting
 
@@ -344,7 +336,9 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
                 (n_samples, H, W, C)
-            Training images, uint8 or float of any range.
+            Training images, uint8 or float of any range. Used as given, never
+            copied whole: a :class:`numpy.memmap` larger than memory works
+            (see :ref:`large_data`).
         y : array-like of shape (n_samples,), default=None
             Class labels (any hashable values, e.g. strings); required when
             ``conditional=True``, ignored otherwise.
@@ -354,9 +348,9 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         self : DCGANEstimator
         """
         keep = self.warm_start and hasattr(self, "generator_")
-        X, layout = self._validate_images(X, reset=not keep)
+        X, layout, values = self._validate_images(X, reset=not keep)
         if keep:
-            layout.check_training_range(X)
+            layout.check_training_range(X, values=values)
         pairs = check_compound_parameters(self)
         classes = check_fit_labels(self, X.shape[0], y, fitted=keep)
         if not keep:
@@ -384,9 +378,9 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         self : DCGANEstimator
         """
         first = not hasattr(self, "generator_")
-        X, layout = self._validate_images(X, reset=first)
+        X, layout, values = self._validate_images(X, reset=first)
         if not first:
-            layout.check_training_range(X)
+            layout.check_training_range(X, values=values)
         pairs = check_compound_parameters(self)
         labels = check_fit_labels(
             self, X.shape[0], y, fitted=not first, classes=classes
@@ -469,7 +463,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
             ``-FID``.
         """
         check_is_fitted(self)
-        X, layout = self._validate_images(X, reset=False)
+        X, layout, (low, high) = self._validate_images(X, reset=False)
         if self.conditional:
             # Class-matched comparison when labels are given.
             fake, _ = self.sample(X.shape[0], random_state=self.random_state, y=y)
@@ -484,10 +478,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         if X.dtype == np.uint8:
             data_range = None  # the nominal 0..255, as in published FIDs
         else:  # held-out images may stray outside the training range
-            data_range = (
-                min(layout.data_min, float(X.min())),
-                max(layout.data_max, float(X.max())),
-            )
+            data_range = (min(layout.data_min, low), max(layout.data_max, high))
         return -frechet_inception_distance(
             X,
             fake,

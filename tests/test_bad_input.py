@@ -137,6 +137,11 @@ def files(tmp_path_factory):
         train_labels=np.array([["a"], ["b"], ["c"]]),
     )
     np.savez(root / "nan_images.npz", train_images=zeros + np.nan, train_labels=labels)
+    late = np.tile(X.astype(np.float32), (3, 1))
+    late[-1, -1] = np.nan  # in the last row
+    np.save(root / "nan_late.npy", late)
+    late[-1, -1] = -np.inf
+    np.save(root / "inf_late.npy", late)
     return root
 
 
@@ -580,6 +585,12 @@ def folder(**kwargs):
     return lambda c: datasets.load_image_folder(c.files / "images", **kwargs)
 
 
+def folder_cached(cache):
+    return lambda c: datasets.load_image_folder(
+        c.files / "images", cache=c.files / cache
+    )
+
+
 def medmnist(name, **kwargs):
     def call(c):
         source = c.files / name if name.endswith(".npz") else name
@@ -611,6 +622,18 @@ FILE_ROWS = [
         "extensions", folder(extensions=[])),
     Row("invalid parameter return_X_y='no'", "load_image_folder", TypeError,
         "return_X_y", folder(return_X_y="no")),
+    Row("invalid parameter cache='x.npz'", "load_image_folder", ValueError,
+        r"cache must be the path of a \.npy file",
+        folder_cached("x.npz")),
+    Row("invalid parameter cache in a missing folder", "load_image_folder",
+        FileNotFoundError, "create it first",
+        folder_cached("absent/x.npy")),
+    Row("non-path cache", "load_image_folder", TypeError, "cache must be a str",
+        folder(cache=3)),
+    Row("NaN (float memmap)", "fit", ValueError, "contains NaN",
+        lambda c: fresh().fit(np.load(c.files / "nan_late.npy", mmap_mode="r"))),
+    Row("inf (float memmap)", "fit", ValueError, "contains infinity",
+        lambda c: fresh().fit(np.load(c.files / "inf_late.npy", mmap_mode="r"))),
     Row("unknown set", "fetch_medmnist", ValueError, "Unknown MedMNIST set",
         medmnist("mnist")),
     Row("invalid parameter size", "fetch_medmnist", ValueError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import warnings
@@ -11,6 +12,13 @@ from PIL import Image, ImageOps
 from sklearn.utils import Bunch
 
 from .._checks import check_flag, check_path
+from ._folder_cache import (
+    NpyRowWriter,
+    cache_key,
+    forget_cache,
+    read_cache,
+    write_cache_record,
+)
 
 __all__ = ["load_image_folder"]
 
@@ -93,6 +101,89 @@ def _convert(img, color_mode):
     return img if img.mode == target else img.convert(target)
 
 
+def _read_images(
+    jobs, images, *, color_mode, size, interpolation, deduplicate, on_error
+):
+    """Decode ``jobs`` (``(file, label)`` pairs), appending each array to ``images``.
+
+    ``images`` is a list or a :class:`~skgan.datasets._folder_cache.NpyRowWriter`.
+    Returns what was found, as JSON values: ``labels`` and ``names`` of the
+    images kept, ``duplicates``, ``cross_class`` and ``unreadable`` pairs.
+    """
+    labels, names = [], []
+    first_shape = None
+    seen, duplicates, cross_class, unreadable = {}, [], [], []
+    for fp, label in jobs:
+        raw = fp.read_bytes()
+        if deduplicate:
+            digest = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+            if digest in seen:
+                kept, kept_label = seen[digest]
+                duplicates.append((str(fp), kept))
+                if kept_label != label:
+                    cross_class.append((str(fp), kept))
+                continue
+        try:
+            img = _decode(raw)
+        except Exception as exc:  # Pillow raises many types for corrupt files
+            if on_error == "raise":
+                raise ValueError(
+                    f"Cannot read image file {str(fp)!r}: {exc}. Remove or repair "
+                    "it, or pass on_error='warn' to skip unreadable files."
+                ) from exc
+            unreadable.append((str(fp), f"{type(exc).__name__}: {exc}"))
+            continue
+        img = _convert(img, color_mode)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), _RESAMPLING[interpolation])
+        arr = np.asarray(img, dtype=np.uint8)
+        if first_shape is not None and arr.shape != first_shape:
+            raise ValueError(
+                f"Images have different sizes: {names[0]!r} is "
+                f"{first_shape[0]}x{first_shape[1]} but {str(fp)!r} is "
+                f"{arr.shape[0]}x{arr.shape[1]} (height x width). Pass "
+                "size=(height, width) to resize them all."
+            )
+        first_shape = arr.shape
+        if deduplicate:
+            seen[digest] = (str(fp), label)
+        images.append(arr)
+        labels.append(label)
+        names.append(str(fp))
+    return {
+        "labels": labels,
+        "names": names,
+        "duplicates": duplicates,
+        "cross_class": cross_class,
+        "unreadable": unreadable,
+    }
+
+
+def _report(found, n_files, root):
+    """Warn about skipped files; raise if no image could be read."""
+    unreadable, cross_class = found["unreadable"], found["cross_class"]
+    if unreadable:
+        listed = "; ".join(f"{f} ({why})" for f, why in unreadable)
+        warnings.warn(
+            f"Skipped {len(unreadable)} unreadable image file(s): {listed}",
+            UserWarning,
+            stacklevel=3,
+        )
+    if cross_class:
+        listed = "; ".join(f"{a} = {b}" for a, b in cross_class[:10])
+        warnings.warn(
+            f"{len(cross_class)} duplicate file(s) sit in a different class than "
+            f"the identical file that was kept (dropped = kept): {listed}. Check "
+            "the labels.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if not found["names"]:
+        raise ValueError(
+            f"None of the {n_files} image files in {str(root)!r} could be read."
+        )
+
+
 def load_image_folder(
     path,
     *,
@@ -103,6 +194,7 @@ def load_image_folder(
     on_error="warn",
     extensions=(".png", ".jpg", ".jpeg"),
     return_X_y=False,
+    cache=None,
 ):
     """Load a folder of PNG/JPEG images, optionally one subfolder per class.
 
@@ -142,6 +234,15 @@ def load_image_folder(
         File extensions to read, case-insensitive.
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a Bunch.
+    cache : str or os.PathLike, default=None
+        A ``.npy`` file to write the pixels to, image by image, for folders
+        larger than memory: ``images`` and ``data`` are then that file opened
+        read-only with ``mmap_mode="r"``, which ``DCGANEstimator.fit`` trains
+        from without loading it (see :ref:`scaling`). Its folder must exist.
+        A later call with the same options reuses the file, without decoding,
+        as long as the image files are unchanged (same paths, sizes and
+        modification times, recorded in ``cache + ".json"``); otherwise it is
+        rewritten. None holds the images in memory.
 
     Returns
     -------
@@ -149,7 +250,7 @@ def load_image_folder(
         Dictionary-like object with attributes:
 
         images : ndarray of shape (n_samples, H, W) or (n_samples, H, W, 3)
-            ``uint8`` pixels.
+            ``uint8`` pixels (a read-only ``numpy.memmap`` with ``cache``).
         data : ndarray of shape (n_samples, H * W * C)
             The same pixels flattened, as scikit-learn estimators expect.
         target : ndarray of shape (n_samples,) or None
@@ -201,6 +302,17 @@ def load_image_folder(
         )
     check_flag(deduplicate, "deduplicate")
     check_flag(return_X_y, "return_X_y")
+    if cache is not None:
+        cache = check_path(cache, "cache")
+        if cache.suffix != ".npy":
+            raise ValueError(
+                f"cache must be the path of a .npy file, got {str(cache)!r}. Pass "
+                "e.g. cache='images.npy'."
+            )
+        if not cache.parent.is_dir():
+            raise FileNotFoundError(
+                f"The folder of cache={str(cache)!r} does not exist; create it first."
+            )
     size = _check_size(size)
     if interpolation not in _RESAMPLING:
         raise ValueError(
@@ -235,67 +347,45 @@ def load_image_folder(
         (f, k) for k, (_, files) in enumerate(classes) for f in files
     ]
 
-    images, labels, names = [], [], []
-    seen, duplicates, cross_class, unreadable = {}, [], [], []
-    for fp, label in jobs:
-        raw = fp.read_bytes()
-        if deduplicate:
-            digest = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-            if digest in seen:
-                kept, kept_label = seen[digest]
-                duplicates.append((str(fp), kept))
-                if kept_label != label:
-                    cross_class.append((str(fp), kept))
-                continue
-        try:
-            img = _decode(raw)
-        except Exception as exc:  # Pillow raises many types for corrupt files
-            if on_error == "raise":
-                raise ValueError(
-                    f"Cannot read image file {str(fp)!r}: {exc}. Remove or repair "
-                    "it, or pass on_error='warn' to skip unreadable files."
-                ) from exc
-            unreadable.append((str(fp), f"{type(exc).__name__}: {exc}"))
-            continue
-        img = _convert(img, color_mode)
-        if size is not None and img.size != (size[1], size[0]):
-            img = img.resize((size[1], size[0]), _RESAMPLING[interpolation])
-        arr = np.asarray(img, dtype=np.uint8)
-        if images and arr.shape != images[0].shape:
-            raise ValueError(
-                f"Images have different sizes: {names[0]!r} is "
-                f"{images[0].shape[0]}x{images[0].shape[1]} but {str(fp)!r} is "
-                f"{arr.shape[0]}x{arr.shape[1]} (height x width). Pass "
-                "size=(height, width) to resize them all."
-            )
-        if deduplicate:
-            seen[digest] = (str(fp), label)
-        images.append(arr)
-        labels.append(label)
-        names.append(str(fp))
+    options = {
+        "color_mode": color_mode,
+        "size": None if size is None else list(size),
+        "interpolation": interpolation,
+        "deduplicate": deduplicate,
+        "on_error": on_error,
+        "extensions": list(exts),
+    }
+    read = functools.partial(
+        _read_images,
+        jobs,
+        color_mode=color_mode,
+        size=size,
+        interpolation=interpolation,
+        deduplicate=deduplicate,
+        on_error=on_error,
+    )
+    if cache is None:
+        rows = []
+        found = read(rows)
+        _report(found, len(jobs), root)
+        images = np.stack(rows)
+    else:
+        key = cache_key(root, [f for f, _ in jobs], options)
+        cached = read_cache(cache, key)
+        if cached is None:
+            forget_cache(cache)
+            with NpyRowWriter(cache, len(jobs)) as rows:
+                found = read(rows)
+                _report(found, len(jobs), root)
+            write_cache_record(cache, key, found)
+            images = np.load(cache, mmap_mode="r")
+        else:
+            images, found = cached
+            _report(found, len(jobs), root)
+    labels, names = found["labels"], found["names"]
+    duplicates = [tuple(pair) for pair in found["duplicates"]]
+    unreadable = [tuple(pair) for pair in found["unreadable"]]
 
-    if unreadable:
-        listed = "; ".join(f"{f} ({why})" for f, why in unreadable)
-        warnings.warn(
-            f"Skipped {len(unreadable)} unreadable image file(s): {listed}",
-            UserWarning,
-            stacklevel=2,
-        )
-    if cross_class:
-        listed = "; ".join(f"{a} = {b}" for a, b in cross_class[:10])
-        warnings.warn(
-            f"{len(cross_class)} duplicate file(s) sit in a different class than "
-            f"the identical file that was kept (dropped = kept): {listed}. Check "
-            "the labels.",
-            UserWarning,
-            stacklevel=2,
-        )
-    if not images:
-        raise ValueError(
-            f"None of the {len(jobs)} image files in {str(root)!r} could be read."
-        )
-
-    images = np.stack(images)
     target = None if loose else np.asarray(labels, dtype=np.int64)
     target_names = None if loose else np.asarray([c for c, _ in classes])
     height, width = images.shape[1:3]

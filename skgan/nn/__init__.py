@@ -1,6 +1,7 @@
 """The torch layer: networks, losses and the training step. Knows nothing of sklearn."""
 
 from .augmentation import AUGMENTATIONS, diff_augment, parse_policy, random_affine
+from .data import ScaledImages
 from .ema import ExponentialMovingAverage
 from .losses import LOSSES, discriminator_loss, fake_loss, generator_loss, real_loss
 from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
@@ -17,6 +18,7 @@ __all__ = [
     "Discriminator",
     "DivergenceError",
     "Generator",
+    "ScaledImages",
     "auto_depth",
     "discriminator_loss",
     "fake_loss",

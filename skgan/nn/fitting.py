@@ -136,8 +136,10 @@ def train_gan(
     modules : GANModules
         Trained in place; ``generator_ema`` is created or dropped according to
         ``ema_decay``.
-    data : torch.Tensor of shape (n, C, H, W)
-        Training images in ``[-1, 1]`` on the networks' device.
+    data : torch.Tensor of shape (n, C, H, W) or ScaledImages
+        Training images in ``[-1, 1]`` on the networks' device, or a
+        :class:`~skgan.nn.data.ScaledImages` that converts each batch (and
+        sets its own memory format).
     labels : torch.Tensor of shape (n,), default=None
         Class indices, for a conditional GAN.
     rng_state : torch.Tensor
@@ -180,7 +182,8 @@ def train_gan(
         state are those of the last completed epoch.
     """
     device = data.device
-    data = data.contiguous(memory_format=memory_format)
+    if isinstance(data, torch.Tensor):
+        data = data.contiguous(memory_format=memory_format)
     ema = _moving_average(modules, ema_decay, ema_updates)
     modules.to_memory_format(memory_format)
     generator, discriminator = modules.generator, modules.discriminator

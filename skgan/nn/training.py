@@ -219,7 +219,11 @@ class AdversarialTrainer:
         max_steps=None,
         on_step=None,
     ):
-        """One pass over ``data`` (an ``(n, C, H, W)`` tensor) in shuffled batches.
+        """One pass over ``data`` in shuffled batches.
+
+        ``data`` is an ``(n, C, H, W)`` tensor or anything with its ``shape``,
+        ``device`` and indexing by a tensor of row numbers, such as
+        :class:`~skgan.nn.data.ScaledImages`.
 
         ``labels``, an ``(n,)`` tensor of class indices, makes the step conditional.
 
