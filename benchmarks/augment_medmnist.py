@@ -23,8 +23,9 @@ classes; it exists where a level below 1 leaves images out.
 
 GAN methods are ``KEY`` or ``KEY/param=value/...``:
 
-* keys: ``ft`` (the default augmenter: pre-train on all images, fine-tune a
-  copy on the scarce class), ``ftfreeze`` (the same with
+* keys: ``ft`` (the augmenter's default mode: pre-train on all images,
+  fine-tune a copy on each class that needs images; ``synthetic_share=0.5``
+  unless ``share=`` is given), ``ftfreeze`` (the same with
   the discriminator's first two stages frozen while fine-tuning), ``pc``
   (one GAN on the scarce class alone) and ``cond`` (one conditional GAN);
   ``pc`` and ``cond`` train for as many updates as ``ft`` does in all
@@ -222,6 +223,9 @@ def augmenter(key, params, seed):
         options["freeze_discriminator"] = 2
     if key in ("pc", "cond"):
         estimator.set_params(steps=total)
+    # GAN methods add half generated images unless share= says otherwise,
+    # whatever the augmenter's default share.
+    params = {"synthetic_share": 0.5, **params}
     return SyntheticAugmenter(
         estimator=estimator, random_state=seed, **options, **params
     )

@@ -38,6 +38,7 @@ def imbalanced():
 
 def augmenter(**params):
     params.setdefault("estimator", tiny_gan())
+    params.setdefault("synthetic_share", 0.5)  # GAN images, not copies only
     return SyntheticAugmenter(random_state=0, **params)
 
 
@@ -90,9 +91,10 @@ def test_output_keeps_layout_dtype_range_and_string_labels():
 def test_estimator_is_cloned_not_mutated(imbalanced):
     X, y = imbalanced
     gan = tiny_gan()
-    sampler = SyntheticAugmenter(estimator=gan, random_state=0).fit_resample(X, y)
+    sampler = SyntheticAugmenter(estimator=gan, synthetic_share=0.5, random_state=0)
+    sampler.fit_resample(X, y)
+    assert sampler.estimators_  # a GAN was trained, on a clone
     assert not hasattr(gan, "generator_")
-    assert sampler is not None
 
 
 def test_models_kept_per_mode(imbalanced):
@@ -410,7 +412,9 @@ def test_bad_new_parameters_refused_before_training(imbalanced, params, error, m
         raise AssertionError("trained before refusing a bad parameter")
 
     sampler = SyntheticAugmenter(
-        estimator=tiny_gan(callbacks=[no_training]), random_state=0, **params
+        estimator=tiny_gan(callbacks=[no_training]),
+        random_state=0,
+        **({"synthetic_share": 0.5} | params),
     )
     with pytest.raises(error, match=match):
         sampler.fit_resample(X, y)
@@ -482,6 +486,7 @@ def test_default_gan_takes_64_pixel_scans(shape):
     # GAN draws, so the near-copy guard would reject every candidate.
     sampler = SyntheticAugmenter(
         estimator=estimator,
+        synthetic_share=0.5,
         near_copy_quantile=None,
         added_augmentation=None,  # count the generated images among the added
         random_state=0,

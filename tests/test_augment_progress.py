@@ -65,6 +65,7 @@ def test_verbose_prints_each_phase(three_classes, capsys, mode, expected):
     X, y = three_classes
     sampler = SyntheticAugmenter(
         estimator=tiny_gan(),
+        synthetic_share=0.5,
         mode=mode,
         near_copy_quantile=None,
         random_state=0,
@@ -80,7 +81,11 @@ def test_verbose_prints_each_phase(three_classes, capsys, mode, expected):
 def test_verbose_two_adds_the_gans_own_progress(three_classes, capsys):
     X, y = three_classes
     SyntheticAugmenter(
-        estimator=tiny_gan(), near_copy_quantile=None, random_state=0, verbose=2
+        estimator=tiny_gan(),
+        synthetic_share=0.5,
+        near_copy_quantile=None,
+        random_state=0,
+        verbose=2,
     ).fit_resample(X, y)
     out = capsys.readouterr().out
     assert out.count("[fit]") >= 3  # pre-training and two fine-tuned copies
@@ -102,11 +107,18 @@ def test_copies_only_and_fit_generate(three_classes, capsys):
 def test_silent_by_default_and_results_do_not_depend_on_verbose(three_classes, capsys):
     X, y = three_classes
     quiet = SyntheticAugmenter(
-        estimator=tiny_gan(), near_copy_quantile=None, random_state=0
+        estimator=tiny_gan(),
+        synthetic_share=0.5,
+        near_copy_quantile=None,
+        random_state=0,
     ).fit_resample(X, y)
     assert capsys.readouterr().out == ""
     loud = SyntheticAugmenter(
-        estimator=tiny_gan(), near_copy_quantile=None, random_state=0, verbose=2
+        estimator=tiny_gan(),
+        synthetic_share=0.5,
+        near_copy_quantile=None,
+        random_state=0,
+        verbose=2,
     ).fit_resample(X, y)
     np.testing.assert_array_equal(quiet[0], loud[0])
 

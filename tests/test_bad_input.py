@@ -167,6 +167,7 @@ class Row:
 
 
 def augmenter(**params):
+    params.setdefault("synthetic_share", 0.5)
     return SyntheticAugmenter(
         estimator=tiny_gan(callbacks=[no_training]), random_state=0, **params
     )
@@ -823,8 +824,12 @@ def test_fuzz_estimator_and_augmenter_inputs(fitted_models, bad, entry, data):
     if y is None:
         y = np.arange(n) % 2
     mode = data.draw(st.sampled_from(["finetune", "conditional", "per_class"]))
+    share = data.draw(st.sampled_from([0.0, 0.5]))
     small = SyntheticAugmenter(
-        estimator=tiny_gan(batch_size=4), mode=mode, random_state=0
+        estimator=tiny_gan(batch_size=4),
+        mode=mode,
+        synthetic_share=share,
+        random_state=0,
     )
     if entry == "fit_resample":
         check_outcome(lambda: small.fit_resample(bad, y))

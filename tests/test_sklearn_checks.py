@@ -16,6 +16,9 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {}
     [
         tiny_gan(image_shape=(1, -1)),
         SyntheticAugmenter(estimator=tiny_gan(image_shape=(1, -1)), random_state=0),
+        SyntheticAugmenter(
+            estimator=tiny_gan(image_shape=(1, -1)), synthetic_share=0.5, random_state=0
+        ),
     ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
@@ -25,7 +28,12 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 # imbalanced-learn's sampler checks (fit_resample contract, dtypes, strings, pandas).
 @imblearn_checks(
-    [SyntheticAugmenter(estimator=tiny_gan(image_shape=(1, -1)), random_state=0)]
+    [
+        SyntheticAugmenter(estimator=tiny_gan(image_shape=(1, -1)), random_state=0),
+        SyntheticAugmenter(
+            estimator=tiny_gan(image_shape=(1, -1)), synthetic_share=0.5, random_state=0
+        ),
+    ]
 )
 def test_imblearn_compatible_sampler(estimator, check):
     check(estimator)
