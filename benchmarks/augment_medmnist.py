@@ -34,7 +34,9 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
   (finetune_steps), ``da`` (finetune_augment, policies joined by ``+``,
   e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without it) and
-  ``aug`` (added_augmentation: ``aug=none`` adds images untransformed).
+  ``aug`` (added_augmentation: ``none`` adds images untransformed,
+  ``half`` transforms half of them, ``nearest`` without interpolation
+  blur, ``mild`` with half the ranges).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
@@ -61,6 +63,7 @@ Run with one thread for reproducible timings, e.g.::
 """
 
 import argparse
+import functools
 import json
 import time
 from collections import defaultdict
@@ -74,7 +77,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
 from skgan import SyntheticAugmenter
-from skgan.augment import default_augmentation_estimator
+from skgan.augment import default_augmentation_estimator, random_affine
 
 try:
     from ._cnn import SmallCNN
@@ -190,6 +193,17 @@ def classifier(name, seed, channels=1):
     raise ValueError(f"unknown classifier {name!r}")
 
 
+ADDED_AUGMENTATIONS = {
+    "none": None,
+    "affine": "affine",
+    "half": functools.partial(random_affine, probability=0.5),
+    "nearest": functools.partial(random_affine, interpolation="nearest"),
+    "mild": functools.partial(
+        random_affine, rotation=5, shift=0.035, zoom=(0.95, 1.05)
+    ),
+}
+
+
 def parse_method(name):
     """``(key, augmenter params)`` of a GAN method name."""
     key, *options = name.split("/")
@@ -199,7 +213,7 @@ def parse_method(name):
     for option in options:
         field, value = option.split("=")
         if field == "aug":
-            params[PARAMS[field]] = None if value == "none" else value
+            params[PARAMS[field]] = ADDED_AUGMENTATIONS[value]
         elif field == "da":
             params[PARAMS[field]] = "" if value == "none" else value.replace("+", ",")
         elif value == "none":

@@ -71,6 +71,20 @@ def test_shape_dtype_range_and_seed(n, h, w, channels, dtype, seed):
     np.testing.assert_allclose(identity, X, rtol=1e-6, atol=1e-6 * 200)
 
 
+def test_probability_and_nearest_interpolation():
+    X = np.random.default_rng(0).integers(0, 256, size=(400, 9, 9), dtype=np.uint8)
+    half = random_affine(X, probability=0.5, random_state=0)
+    every = random_affine(X, random_state=0)
+    same = np.all(half == X, axis=(1, 2))
+    assert 150 < same.sum() < 250  # about half left as they were
+    np.testing.assert_array_equal(half[~same], every[~same])  # the rest as p=1
+    assert np.all(random_affine(X, probability=0, random_state=0) == X)
+    # Nearest interpolation only moves pixels: every value is one of the image's.
+    nearest = random_affine(X, interpolation="nearest", random_state=0)
+    assert all(set(np.unique(n)) <= set(np.unique(x)) for n, x in zip(nearest, X))
+    assert not np.array_equal(nearest, X)
+
+
 def test_flattened_rows_and_image_shape():
     X = load_digits().data[:10]
     square = random_affine(X, random_state=0)
@@ -93,6 +107,8 @@ def test_flattened_rows_and_image_shape():
         ({"zoom": (1.1, 0.9)}, ValueError, "zoom"),
         ({"zoom": (0, 1)}, ValueError, "zoom"),
         ({"zoom": 1.0}, TypeError, "zoom"),
+        ({"probability": 1.5}, ValueError, "probability"),
+        ({"interpolation": "bicubic"}, ValueError, "interpolation"),
     ],
 )
 def test_bad_parameters(params, error, match):

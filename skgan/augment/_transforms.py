@@ -16,11 +16,12 @@ __all__ = ["random_affine", "transform_added"]
 _CHUNK = 1024  # images transformed at a time: memory stays O(chunk)
 
 
-def _check_range(name, value, low, high):
+def _check_range(name, value, low, high, *, include_high=False):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {value!r}.")
-    if not low <= value < high:
-        raise ValueError(f"{name} must be in [{low}, {high}), got {value!r}.")
+    if not (low <= value <= high if include_high else low <= value < high):
+        closing = "]" if include_high else ")"
+        raise ValueError(f"{name} must be in [{low}, {high}{closing}, got {value!r}.")
     return float(value)
 
 
@@ -30,13 +31,15 @@ def random_affine(
     rotation=10.0,
     shift=0.07,
     zoom=(0.9, 1.1),
+    probability=1.0,
+    interpolation="bilinear",
     image_shape=None,
     random_state=None,
 ):
     """Randomly rotated, shifted and zoomed copies of images.
 
     Each image gets its own random rotation, shift and magnification, with
-    bilinear interpolation and the image's border repeated where the
+    interpolation and the image's border repeated where the
     transformed image reaches outside it. The defaults (±10 degrees, ±7% of
     the side, i.e. ±2 pixels at 28 pixels, magnification 0.9 to 1.1) are the
     classic augmentation medical-imaging classifiers are trained with. No
@@ -55,6 +58,13 @@ def random_affine(
     zoom : tuple of two floats, default=(0.9, 1.1)
         Range of the magnification (above 1 enlarges the content); both
         positive, the first no larger than the second.
+    probability : float, default=1.0
+        Chance that an image is transformed, in [0, 1]; the others are
+        returned unchanged.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How pixel values between pixel centres are read: bilinear blends
+        the four nearest pixels (smoother, slightly blurred), nearest takes
+        the closest pixel (sharp, slightly jagged).
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of flattened rows
         that are not square single-channel images.
@@ -87,9 +97,16 @@ def random_affine(
         raise ValueError(
             f"zoom must be (low, high) with 0 < low <= high, got {zoom!r}."
         )
+    probability = _check_range("probability", probability, 0, 1, include_high=True)
+    if interpolation not in ("bilinear", "nearest"):
+        raise ValueError(
+            f'interpolation must be "bilinear" or "nearest", got {interpolation!r}.'
+        )
     shape = infer_image_shape(X.shape[1:], image_shape)
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    rng = check_random_state(random_state)
+    seed = rng.randint(np.iinfo(np.int32).max)
     generator = torch.Generator().manual_seed(int(seed))
+    unchanged = np.flatnonzero(rng.random_sample(len(X)) >= probability)
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
     out = np.empty_like(X)
     for start in range(0, len(X), _CHUNK):
@@ -101,12 +118,14 @@ def random_affine(
             shift=shift,
             zoom=(low, high),
             generator=generator,
+            mode=interpolation,
         ).permute(0, 2, 3, 1)
         values = moved.numpy()
         if np.issubdtype(X.dtype, np.integer):
             info = np.iinfo(X.dtype)
             values = np.clip(np.rint(values), info.min, info.max)
         out[start : start + _CHUNK] = values.reshape((-1,) + X.shape[1:])
+    out[unchanged] = X[unchanged]
     return out
 
 

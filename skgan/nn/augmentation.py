@@ -93,7 +93,7 @@ def diff_augment(x, policy):
     return x.contiguous()
 
 
-def random_affine(x, *, rotation, shift, zoom, generator=None):
+def random_affine(x, *, rotation, shift, zoom, generator=None, mode="bilinear"):
     """Rotate, shift and zoom each image of ``x`` by its own random amount.
 
     Parameters
@@ -112,13 +112,15 @@ def random_affine(x, *, rotation, shift, zoom, generator=None):
         enlarges the content).
     generator : torch.Generator, default=None
         Source of the random draws (on the CPU), for reproducible results.
+    mode : {"bilinear", "nearest"}, default="bilinear"
+        Interpolation of :func:`torch.nn.functional.grid_sample`.
 
     Returns
     -------
     torch.Tensor of shape (n, C, H, W)
-        Bilinear resampling of the transformed images; pixels that come from
-        outside the image repeat its border, as most augmentation libraries'
-        "nearest" fill mode does.
+        The transformed images, resampled; pixels that come from outside the
+        image repeat its border, as most augmentation libraries' "nearest"
+        fill mode does.
     """
     n, _, h, w = x.shape
     draws = torch.rand(n, 4, generator=generator, dtype=torch.float64)
@@ -135,6 +137,4 @@ def random_affine(x, *, rotation, shift, zoom, generator=None):
         1,
     )
     grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
-    return F.grid_sample(
-        x, grid, mode="bilinear", padding_mode="border", align_corners=False
-    )
+    return F.grid_sample(x, grid, mode=mode, padding_mode="border", align_corners=False)
