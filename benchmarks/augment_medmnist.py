@@ -457,16 +457,23 @@ def table(rows):
 PLOTTED = {
     "ros": "RandomOverSampler",
     "smote": "SMOTE",
-    "ft": "SyntheticAugmenter",
-    "ft/da=translation+cutout": "SyntheticAugmenter(finetune_augment=...)",
+    "affine": "affine copies (scipy.ndimage)",
+    "ft/share=0": "SyntheticAugmenter default (transformed copies)",
+    "ft": "SyntheticAugmenter(synthetic_share=0.5)",
     "real": "all real images (ceiling)",
 }
-LEVEL_NAMES = {0.1: "10% of normal kept", 0.03: "3% kept", 20: "20 normal images"}
+PANELS = {
+    ("pneumonia", 20): "Pneumonia: 20 normal",
+    ("pneumonia", 0.03): "Pneumonia: 3% normal",
+    ("pneumonia", 0.1): "Pneumonia: 10% normal",
+    ("breast", 1): "BreastMNIST",
+    ("retina", 1): "RetinaMNIST",
+}
 
 
 def plot(rows, path):
-    """Methods side by side: balanced accuracy (mean, std bars) per level and
-    classifier, saved to ``path``."""
+    """Methods side by side: balanced accuracy (mean, std bars) per data set,
+    level and classifier, saved to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -475,15 +482,16 @@ def plot(rows, path):
     groups = defaultdict(list)
     for row in rows:
         if row.get("judge", "val") == "val":
-            groups[(row["level"], row["classifier"], row["method"])].append(
+            panel = (row.get("dataset", "pneumonia"), row["level"])
+            groups[(panel, row["classifier"], row["method"])].append(
                 row["balanced_accuracy"]
             )
     measured = {key[0] for key in groups}
-    levels = [level for level in LEVEL_NAMES if level in measured]
+    levels = [panel for panel in PANELS if panel in measured]
     levels += sorted(measured - set(levels))
     classifiers = [c for c in ("logreg", "cnn") if any(k[1] == c for k in groups)]
     fig, axes = plt.subplots(
-        1, len(levels), figsize=(3.4 * len(levels), 3.6), sharey=True, squeeze=False
+        1, len(levels), figsize=(3.4 * len(levels), 3.6), squeeze=False
     )
     width = 0.8 / len(PLOTTED)
     for ax, level in zip(axes[0], levels):
@@ -496,7 +504,7 @@ def plot(rows, path):
                     c + (m - (len(PLOTTED) - 1) / 2) * width,
                     np.mean(values),
                     yerr=np.std(values, ddof=1) if len(values) > 1 else 0,
-                    fmt="os^vD"[m],
+                    fmt="os^vDP"[m],
                     color=f"C{m}",
                     capsize=3,
                     label=label if c == 0 else None,
@@ -505,7 +513,7 @@ def plot(rows, path):
         ax.set_xticklabels(
             {"logreg": "logistic reg.", "cnn": "small CNN"}[c] for c in classifiers
         )
-        ax.set_title(LEVEL_NAMES.get(level, f"level {level:g}"), fontsize=10)
+        ax.set_title(PANELS.get(level, f"{level[0]} {level[1]:g}"), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].set_ylabel("balanced accuracy on val")
     fig.legend(

@@ -43,8 +43,8 @@ def phases(text):
             "finetune",
             [
                 "pre-trained a GAN on all 210 images",
-                "fine-tuned a copy on the 20 images of class 1",
-                "fine-tuned a copy on the 12 images of class 2",
+                "fine-tuned a copy on class 1 (20 images)",
+                "fine-tuned a copy on class 2 (12 images)",
                 "generated and selected 79 images of class 1",
                 "generated and selected 83 images of class 2",
                 "added 324 images (transformed)",

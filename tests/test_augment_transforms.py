@@ -133,8 +133,9 @@ def test_share_zero_is_affine_copies_of_the_class(imbalanced):
     np.testing.assert_array_equal(X_res[: len(X)], X)
     added = X_res[len(X) :]
     assert np.all(y_res[len(X) :] == 1) and len(added) == 178 - 20
-    real = {row.tobytes() for row in X}
-    assert sum(row.tobytes() in real for row in added) < len(added) // 10
+    real = {row.tobytes() for row in X[y == 1]}
+    exact = sum(row.tobytes() in real for row in added)
+    assert 0.3 * len(added) < exact < 0.7 * len(added)  # half stay exact copies
     # Each copy stays nearest (by correlation) to an image of its own class.
     corr = np.corrcoef(added, X)[: len(added), len(added) :]
     assert np.mean(y[corr.argmax(axis=1)] == 1) > 0.9

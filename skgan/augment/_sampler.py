@@ -49,23 +49,18 @@ class SyntheticAugmenter(BaseOverSampler):
 
     Of the images a class needs, a share ``synthetic_share`` is generated and
     the rest are real images of the class drawn again at random, as
-    :class:`~imblearn.over_sampling.RandomOverSampler` does. Every added
-    image, drawn or generated, is then randomly rotated, shifted and zoomed
-    (``added_augmentation``), so that ``synthetic_share=0`` is classic
-    augmentation of the rare classes and the generated share adds to it.
-    More candidates
-    are generated than needed (``candidate_factor``): those nearer to a
-    training image than the class's own images usually are to each other
-    are dropped as near-copies (``near_copy_quantile``), and of the rest the
-    ones the discriminator finds most real are kept.
+    :class:`~imblearn.over_sampling.RandomOverSampler` does; half of the added
+    images are then randomly rotated, shifted and zoomed
+    (``added_augmentation``). More candidates are generated than needed
+    (``candidate_factor``): those nearer to a training image than the class's
+    own images usually are to each other are dropped as near-copies
+    (``near_copy_quantile``), and of the rest the ones the discriminator finds
+    most real are kept.
 
-    By default no GAN is trained: ``synthetic_share=0`` adds transformed
-    copies of real images only (classic augmentation), which beat exact
-    duplicates with 20 to 36 rare images on PneumoniaMNIST, while generated
-    images added to them did not earn their place on average over the
-    data sets measured (see :ref:`augmentation`). Set ``synthetic_share``
-    above 0 to add GAN images, and choose it by cross-validation on your own
-    data, with 0 among the candidates.
+    By default no GAN is trained (``synthetic_share=0``): classic
+    augmentation, which generated images did not beat on average over the
+    data sets measured (see :ref:`augmentation`). Choose a share above 0 by
+    cross-validation on your own data, with 0 among the candidates.
 
     Parameters
     ----------
@@ -124,12 +119,15 @@ class SyntheticAugmenter(BaseOverSampler):
         keeps near-copies.
 
     added_augmentation : "affine", callable or None, default="affine"
-        Random transformation of every added image, real or generated.
-        ``"affine"`` applies :func:`random_affine` with its defaults (rotation
-        up to 10 degrees, shift up to 7% of the side, magnification 0.9 to
-        1.1); a callable is called as ``f(images, random_state=seed)`` on
-        the added images of one class, in the layout of ``X``, and must return
-        an array of the same shape; None adds the images as they are.
+        Random transformation of the added images, real or generated.
+        ``"affine"`` rotates, shifts and zooms each added image with
+        probability 0.5 (:func:`random_affine` with ``probability=0.5``:
+        rotation up to 10 degrees, shift up to 7% of the side, magnification
+        0.9 to 1.1) and leaves the rest exact copies, which measured better
+        than transforming all. A callable is called as
+        ``f(images, random_state=seed)`` on the added images of one class (in
+        the layout of ``X``) and returns them in the same shape; None adds the
+        images as they are.
 
     {random_state}
 
@@ -426,9 +424,7 @@ class SyntheticAugmenter(BaseOverSampler):
                     random_state=rng.randint(_SEED_MAX),
                 )
                 self.estimators_[label] = model.fit(X[y == label])
-                done(
-                    f"trained a GAN on the {np.sum(y == label)} images of class {label}"
-                )
+                done(f"trained a GAN on class {label} ({np.sum(y == label)} images)")
             return
         pretrained = template.set_params(
             conditional=False, warm_start=False, random_state=rng.randint(_SEED_MAX)
@@ -437,9 +433,7 @@ class SyntheticAugmenter(BaseOverSampler):
         done(f"pre-trained a GAN on all {len(X)} images")
         for label in targets:
             self.estimators_[label] = self._finetune(pretrained, X[y == label])
-            done(
-                f"fine-tuned a copy on the {np.sum(y == label)} images of class {label}"
-            )
+            done(f"fine-tuned a copy on class {label} ({np.sum(y == label)} images)")
 
     def _finetune(self, pretrained, X_class):
         """A copy of ``pretrained`` trained ``finetune_steps`` more on one class."""
