@@ -458,8 +458,8 @@ PLOTTED = {
     "ros": "RandomOverSampler",
     "smote": "SMOTE",
     "affine": "affine copies (scipy.ndimage)",
-    "ft/share=0": "SyntheticAugmenter default (transformed copies)",
-    "ft": "SyntheticAugmenter(synthetic_share=0.5)",
+    "ft/share=0/aug=half": "SyntheticAugmenter default (copies, half transformed)",
+    "ft": "synthetic_share=0.5, all transformed",
     "real": "all real images (ceiling)",
 }
 PANELS = {

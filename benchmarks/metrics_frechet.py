@@ -54,17 +54,22 @@ def main():
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--blas-threads", type=int, default=None)
     args = parser.parse_args()
-    limit = (threadpool_limits(args.blas_threads, user_api="blas")
-             if args.blas_threads else contextlib.nullcontext())
+    limit = (
+        threadpool_limits(args.blas_threads, user_api="blas")
+        if args.blas_threads
+        else contextlib.nullcontext()
+    )
     with limit:
         run(args)
 
 
 def run(args):
-    print(f"numpy {np.__version__}, scipy {scipy.__version__}; d={args.dim}, "
-          f"statistics from n={args.n} samples each; BLAS threads: "
-          f"{args.blas_threads or 'default'}; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"numpy {np.__version__}, scipy {scipy.__version__}; d={args.dim}, "
+        f"statistics from n={args.n} samples each; BLAS threads: "
+        f"{args.blas_threads or 'default'}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     s1 = make_statistics(args.n, args.dim, 0)
     s2 = make_statistics(args.n, args.dim, 1)
     s2 = FeatureStatistics(s2.mean, s2.cov * 1.3, s2.n_samples)
@@ -85,13 +90,19 @@ def run(args):
     t_ref = time.perf_counter() - start
 
     print(f"skgan frechet_distance : {ours:.10f}  ({min(times):.2f} s, best of 3)")
-    print(f"  (nuclear-norm path   : {robust:.10f}  ({t_robust:.2f} s), used when a "
-          "covariance is singular or ill-conditioned)")
-    print(f"scipy sqrtm formula    : {reference:.10f}  ({t_ref:.2f} s; largest "
-          f"discarded imaginary part {imag:.2e})")
+    print(
+        f"  (nuclear-norm path   : {robust:.10f}  ({t_robust:.2f} s), used when a "
+        "covariance is singular or ill-conditioned)"
+    )
+    print(
+        f"scipy sqrtm formula    : {reference:.10f}  ({t_ref:.2f} s; largest "
+        f"discarded imaginary part {imag:.2e})"
+    )
     print(f"relative difference    : {abs(ours - reference) / abs(reference):.2e}")
-    print(f"speed-up               : {t_ref / min(times):.1f}x "
-          f"(nuclear-norm path: {t_ref / t_robust:.1f}x)")
+    print(
+        f"speed-up               : {t_ref / min(times):.1f}x "
+        f"(nuclear-norm path: {t_ref / t_robust:.1f}x)"
+    )
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -45,7 +45,7 @@ def features(n, seed):
             z = z * np.float32(1.2) + np.float32(0.3)
         chunk = np.abs(z @ W)
         chunk += np.float32(0.3) * rng.standard_normal(chunk.shape, dtype=np.float32)
-        out[s:s + len(chunk)] = chunk
+        out[s : s + len(chunk)] = chunk
     return out
 
 
@@ -78,8 +78,11 @@ def worker(method, n, blas_threads):
     from skgan.metrics import density_coverage, precision_recall
 
     real, fake = features(n, 0), features(n, 1)
-    limit = (threadpool_limits(blas_threads, user_api="blas") if blas_threads
-             else contextlib.nullcontext())
+    limit = (
+        threadpool_limits(blas_threads, user_api="blas")
+        if blas_threads
+        else contextlib.nullcontext()
+    )
     reset = _reset_peak_rss()
     tracemalloc.start()  # after the imports and the inputs: working memory only
     start = time.perf_counter()
@@ -88,8 +91,12 @@ def worker(method, n, blas_threads):
             with contextlib.redirect_stdout(io.StringIO()):
                 out = prdc.compute_prdc(real, fake, nearest_k=3)
                 out5 = prdc.compute_prdc(real, fake, nearest_k=5)
-            values = {"precision": out["precision"], "recall": out["recall"],
-                      "density": out5["density"], "coverage": out5["coverage"]}
+            values = {
+                "precision": out["precision"],
+                "recall": out["recall"],
+                "density": out5["density"],
+                "coverage": out5["coverage"],
+            }
         else:
             p, r = precision_recall(real, fake, k=3, feature_extractor=None)
             values = {"precision": p, "recall": r}
@@ -99,16 +106,27 @@ def worker(method, n, blas_threads):
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(json.dumps({"values": {k: float(v) for k, v in values.items()},
-                      "seconds": seconds, "traced_peak": peak,
-                      "max_rss": _peak_rss(), "rss_reset": reset,
-                      "load": os.getloadavg()[0]}))
+    print(
+        json.dumps(
+            {
+                "values": {k: float(v) for k, v in values.items()},
+                "seconds": seconds,
+                "traced_peak": peak,
+                "max_rss": _peak_rss(),
+                "rss_reset": reset,
+                "load": os.getloadavg()[0],
+            }
+        )
+    )
 
 
 def run(method, n, blas_threads):
-    out = subprocess.run([sys.executable, __file__, "--worker", method, str(n),
-                          str(blas_threads or 0)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", method, str(n), str(blas_threads or 0)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -119,9 +137,11 @@ def gb(x):
 def report(name, res):
     vals = ", ".join(f"{k}={v:.4f}" for k, v in res["values"].items())
     rss = "peak RSS during the call" if res["rss_reset"] else "process peak RSS"
-    print(f"  {name:6s} {res['seconds']:7.1f} s   working memory "
-          f"{gb(res['traced_peak'])}   {rss} {gb(res['max_rss'])}   {vals}   "
-          f"(load average {res['load']:.1f})")
+    print(
+        f"  {name:6s} {res['seconds']:7.1f} s   working memory "
+        f"{gb(res['traced_peak'])}   {rss} {gb(res['max_rss'])}   {vals}   "
+        f"(load average {res['load']:.1f})"
+    )
 
 
 def prdc_model(n):
@@ -142,22 +162,30 @@ def main():
         worker(args.worker[0], int(args.worker[1]), int(args.worker[2]))
         return
     n = args.n
-    print(f"n = {n:,} real and {n:,} fake {DIM}-d float32 features "
-          f"(inputs: {gb(2 * n * DIM * 4)}); P/R with k=3, D/C with k=5")
+    print(
+        f"n = {n:,} real and {n:,} fake {DIM}-d float32 features "
+        f"(inputs: {gb(2 * n * DIM * 4)}); P/R with k=3, D/C with k=5"
+    )
     ours, theirs = run("skgan", n, args.blas_threads), run("prdc", n, args.blas_threads)
     report("skgan", ours)
     report("prdc", theirs)
     diff = max(abs(ours["values"][k] - theirs["values"][k]) for k in ours["values"])
     print(f"  largest difference between the four values: {diff:.2e}")
-    print(f"  time ratio prdc / skgan: {theirs['seconds'] / ours['seconds']:.2f}; "
-          f"working-memory ratio: {theirs['traced_peak'] / ours['traced_peak']:.1f}")
-    print(f"  prdc's 12 n^2 model at n={n:,}: {gb(prdc_model(n))} "
-          f"(measured {gb(theirs['traced_peak'])})")
+    print(
+        f"  time ratio prdc / skgan: {theirs['seconds'] / ours['seconds']:.2f}; "
+        f"working-memory ratio: {theirs['traced_peak'] / ours['traced_peak']:.1f}"
+    )
+    print(
+        f"  prdc's 12 n^2 model at n={n:,}: {gb(prdc_model(n))} "
+        f"(measured {gb(theirs['traced_peak'])})"
+    )
     if args.skip_large:
         return
     big = args.n_large
-    print(f"\nn = {big:,} x {DIM}-d (inputs: {gb(2 * big * DIM * 4)}), "
-          "precision/recall only")
+    print(
+        f"\nn = {big:,} x {DIM}-d (inputs: {gb(2 * big * DIM * 4)}), "
+        "precision/recall only"
+    )
     large = run("skgan-pr", big, args.blas_threads)
     report("skgan", large)
     print(f"  prdc would need ~{gb(prdc_model(big))} (12 n^2 bytes; not run)")

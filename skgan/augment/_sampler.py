@@ -316,9 +316,9 @@ class SyntheticAugmenter(BaseOverSampler):
                 y_res[start:end] = label
                 start = end
         if progress is not None:
-            how = (
-                "transformed" if self.added_augmentation is not None else "as they are"
-            )
+            how = "as they are" if self.added_augmentation is None else "transformed"
+            if isinstance(self.added_augmentation, str):  # "affine"
+                how = "half of them transformed"
             progress.update(detail=f"added {n_added} images ({how})")
         return X_res, y_res
 

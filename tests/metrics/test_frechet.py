@@ -33,14 +33,21 @@ def _stats(X):
 
 
 @settings(max_examples=30, deadline=None)
-@given(d=st.integers(1, 24), seed=st.integers(0, 2**32 - 1),
-       shift=st.floats(0, 5), scale=st.floats(0.2, 3))
+@given(
+    d=st.integers(1, 24),
+    seed=st.integers(0, 2**32 - 1),
+    shift=st.floats(0, 5),
+    scale=st.floats(0.2, 3),
+)
 def test_matches_textbook_sqrtm_formula(d, seed, shift, scale):
     rng = np.random.default_rng(seed)
     n = 4 * d + 40  # well-conditioned sample covariances
     x = rng.normal(size=(n, d))
-    y = rng.normal(size=(n, d)) @ (scale * rng.normal(size=(d, d)) / np.sqrt(d)
-                                   + np.eye(d)) + shift
+    y = (
+        rng.normal(size=(n, d))
+        @ (scale * rng.normal(size=(d, d)) / np.sqrt(d) + np.eye(d))
+        + shift
+    )
     expected = textbook_fd(*_stats(x), *_stats(y))
     assert frechet_distance(x, y) == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
@@ -51,8 +58,9 @@ def test_diagonal_covariances_closed_form():
     a, b = rng.uniform(0.1, 4, d), rng.uniform(0.1, 4, d)
     mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    got = frechet_distance(FeatureStatistics(mu1, np.diag(a)),
-                           FeatureStatistics(mu2, np.diag(b)))
+    got = frechet_distance(
+        FeatureStatistics(mu1, np.diag(a)), FeatureStatistics(mu2, np.diag(b))
+    )
     assert got == pytest.approx(expected, rel=1e-12)
 
 
@@ -64,15 +72,17 @@ def test_commuting_covariances_closed_form():
     a[:5] = 0.0  # singular covariances are fine too
     s1, s2 = Q @ np.diag(a) @ Q.T, Q @ np.diag(b) @ Q.T
     expected = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    got = frechet_distance(FeatureStatistics(np.zeros(d), s1),
-                           FeatureStatistics(np.zeros(d), s2))
+    got = frechet_distance(
+        FeatureStatistics(np.zeros(d), s1), FeatureStatistics(np.zeros(d), s2)
+    )
     assert got == pytest.approx(expected, rel=1e-9)
 
 
 def test_one_dimensional_gaussians():
     # FD(N(m1, v1), N(m2, v2)) = (m1 - m2)^2 + (sqrt(v1) - sqrt(v2))^2
-    got = frechet_distance(FeatureStatistics([1.0], [[4.0]]),
-                           FeatureStatistics([-2.0], [[9.0]]))
+    got = frechet_distance(
+        FeatureStatistics([1.0], [[4.0]]), FeatureStatistics([-2.0], [[9.0]])
+    )
     assert got == pytest.approx(9.0 + 1.0, rel=1e-14)
 
 
@@ -87,8 +97,12 @@ def test_identical_sets_give_zero_and_never_negative(seed, n, d):
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n1=st.integers(3, 30), n2=st.integers(3, 30),
-       d=st.integers(2, 40))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n1=st.integers(3, 30),
+    n2=st.integers(3, 30),
+    d=st.integers(2, 40),
+)
 def test_invariant_to_rotation_and_translation(seed, n1, n2, d):
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(n1, d)), rng.normal(size=(n2, d)) * 2 + 1
@@ -115,7 +129,7 @@ def test_rank_deficient_feature_and_statistics_paths_agree():
     xc, yc = x - x.mean(0), y - y.mean(0)
     sv = np.linalg.svd(xc @ yc.T / np.sqrt(29 * 44), compute_uv=False)
     diff = x.mean(0) - y.mean(0)
-    expected = (diff @ diff + np.sum(xc**2) / 29 + np.sum(yc**2) / 44 - 2 * sv.sum())
+    expected = diff @ diff + np.sum(xc**2) / 29 + np.sum(yc**2) / 44 - 2 * sv.sum()
     assert from_features == pytest.approx(expected, rel=1e-12)
     assert from_stats == pytest.approx(expected, rel=1e-10)
 
@@ -199,8 +213,10 @@ def test_fid_accepts_reference_statistics_in_place_of_real():
     direct = frechet_inception_distance(real, fake, feature_extractor=_pixels)
     reused = frechet_inception_distance(stats, fake, feature_extractor=_pixels)
     assert reused == pytest.approx(direct, rel=1e-10)
-    expected = frechet_distance(extract_features(real, feature_extractor=_pixels),
-                                extract_features(fake, feature_extractor=_pixels))
+    expected = frechet_distance(
+        extract_features(real, feature_extractor=_pixels),
+        extract_features(fake, feature_extractor=_pixels),
+    )
     assert direct == pytest.approx(expected, rel=1e-12)
 
 
@@ -209,8 +225,13 @@ def test_fid_the_way_the_estimator_calls_it():
     X_real = rng.uniform(-1, 1, size=(30, 6 * 5))
     X_fake = rng.uniform(-1, 1, size=(30, 6 * 5))
     with pytest.warns(SmallSampleWarning):
-        value = frechet_inception_distance(X_real, X_fake, feature_extractor=None,
-                                           image_shape=(6, 5), data_range=(-1, 1))
+        value = frechet_inception_distance(
+            X_real,
+            X_fake,
+            feature_extractor=None,
+            image_shape=(6, 5),
+            data_range=(-1, 1),
+        )
     with pytest.warns(SmallSampleWarning):
         assert value == frechet_distance(X_real, X_fake)
 
@@ -243,6 +264,8 @@ def test_ill_conditioned_covariance_uses_accurate_path():
     d = 20
     a = np.r_[1e6, np.ones(d - 6), np.zeros(5)]
     b = np.r_[4.0, np.full(d - 1, 2.0)]
-    got = frechet_distance(FeatureStatistics(np.zeros(d), np.diag(a)),
-                           FeatureStatistics(np.zeros(d), np.diag(b)))
+    got = frechet_distance(
+        FeatureStatistics(np.zeros(d), np.diag(a)),
+        FeatureStatistics(np.zeros(d), np.diag(b)),
+    )
     assert got == pytest.approx(np.sum((np.sqrt(a) - np.sqrt(b)) ** 2), rel=1e-12)

@@ -26,21 +26,25 @@ def mmd2_loops(X, Y):
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), m=st.integers(2, 12), n=st.integers(2, 12),
-       d=st.integers(1, 6))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    m=st.integers(2, 12),
+    n=st.integers(2, 12),
+    d=st.integers(1, 6),
+)
 def test_mmd2_matches_pairwise_loops(seed, m, n, d):
     rng = np.random.default_rng(seed)
     X, Y = rng.normal(size=(m, d)), rng.normal(size=(n, d)) + 0.5
-    assert mmd2_unbiased(X, Y) == pytest.approx(mmd2_loops(X, Y), rel=1e-10,
-                                                 abs=1e-10)
+    assert mmd2_unbiased(X, Y) == pytest.approx(mmd2_loops(X, Y), rel=1e-10, abs=1e-10)
 
 
 def test_kid_with_full_subsets_is_the_full_sample_statistic():
     # subset_size == n: every subset is a permutation of the whole set.
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(40, 5)), rng.normal(size=(40, 5)) * 1.5
-    mean, std = kernel_inception_distance(X, Y, feature_extractor=None,
-                                          n_subsets=4, subset_size=40)
+    mean, std = kernel_inception_distance(
+        X, Y, feature_extractor=None, n_subsets=4, subset_size=40
+    )
     assert mean == pytest.approx(mmd2_unbiased(X, Y), rel=1e-12)
     assert std == pytest.approx(0.0, abs=1e-12)
 
@@ -76,20 +80,28 @@ def test_kid_default_is_100_subsets_of_1000_and_shrinks_with_warning():
 
 def test_kid_separates_distributions():
     rng = np.random.default_rng(3)
-    X, Y, Z = (rng.normal(size=(300, 4)), rng.normal(size=(300, 4)),
-               rng.normal(size=(300, 4)) + 1)
-    same = kernel_inception_distance(X, Y, feature_extractor=None, n_subsets=20,
-                                     subset_size=100)[0]
-    diff = kernel_inception_distance(X, Z, feature_extractor=None, n_subsets=20,
-                                     subset_size=100)[0]
+    X, Y, Z = (
+        rng.normal(size=(300, 4)),
+        rng.normal(size=(300, 4)),
+        rng.normal(size=(300, 4)) + 1,
+    )
+    same = kernel_inception_distance(
+        X, Y, feature_extractor=None, n_subsets=20, subset_size=100
+    )[0]
+    diff = kernel_inception_distance(
+        X, Z, feature_extractor=None, n_subsets=20, subset_size=100
+    )[0]
     assert abs(same) < 0.05 < diff
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"n_subsets": 0}, ValueError),
-    ({"subset_size": 1}, ValueError),
-    ({"n_subsets": 1.5}, TypeError),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"n_subsets": 0}, ValueError),
+        ({"subset_size": 1}, ValueError),
+        ({"n_subsets": 1.5}, TypeError),
+    ],
+)
 def test_kid_bad_parameters(kwargs, error):
     X = np.zeros((5, 2))
     with pytest.raises(error):

@@ -246,6 +246,7 @@ def test_memorization_prints_one_line_per_phase_when_verbose(capsys):
     assert lines[0].startswith("[nearest neighbours] 2/2 row blocks, elapsed ")
     memorization(train, fresh, verbose=1, **NONE)
     phases = capsys.readouterr().out.splitlines()
-    assert phases[-1].startswith("[memorization] 2/2 phases") and "leave-one-out" in (
-        phases[-1]
+    assert (
+        phases[-1].startswith("[memorization] 2/2 phases")
+        and "leave-one-out" in (phases[-1])
     )

@@ -37,10 +37,12 @@ def brute_force(real, fake, k):
 
 
 def all_four(real, fake, k, block_size=1024):
-    p, r = precision_recall(real, fake, k=k, feature_extractor=None,
-                            block_size=block_size)
-    d, c = density_coverage(real, fake, k=k, feature_extractor=None,
-                            block_size=block_size)
+    p, r = precision_recall(
+        real, fake, k=k, feature_extractor=None, block_size=block_size
+    )
+    d, c = density_coverage(
+        real, fake, k=k, feature_extractor=None, block_size=block_size
+    )
     return {"precision": p, "recall": r, "density": d, "coverage": c}
 
 
@@ -60,10 +62,16 @@ def test_matches_prdc_package_without_ties():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    real=hnp.arrays(np.int8, st.tuples(st.integers(2, 25), st.integers(1, 3)),
-                    elements=st.integers(-3, 3)),
-    fake=hnp.arrays(np.int8, st.tuples(st.integers(2, 25), st.integers(1, 3)),
-                    elements=st.integers(-3, 3)),
+    real=hnp.arrays(
+        np.int8,
+        st.tuples(st.integers(2, 25), st.integers(1, 3)),
+        elements=st.integers(-3, 3),
+    ),
+    fake=hnp.arrays(
+        np.int8,
+        st.tuples(st.integers(2, 25), st.integers(1, 3)),
+        elements=st.integers(-3, 3),
+    ),
     k=st.integers(1, 4),
     block=st.integers(1, 9),
 )
@@ -79,8 +87,14 @@ def test_matches_brute_force_with_many_ties(real, fake, k, block):
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 60), dim=st.integers(1, 20),
-       k=st.integers(1, 5), dup=st.integers(0, 10), block=st.integers(1, 70))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 60),
+    dim=st.integers(1, 20),
+    k=st.integers(1, 5),
+    dup=st.integers(0, 10),
+    block=st.integers(1, 70),
+)
 def test_identical_sets_give_one(seed, n, dim, k, dup, block):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, dim)) * rng.uniform(0.01, 100)
@@ -92,8 +106,12 @@ def test_identical_sets_give_one(seed, n, dim, k, dup, block):
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), dim=st.integers(1, 40),
-       dtype=st.sampled_from([np.float32, np.float64]), k=st.integers(1, 6))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    dim=st.integers(1, 40),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    k=st.integers(1, 6),
+)
 def test_random_floats_match_brute_force(seed, dim, dtype, k):
     rng = np.random.default_rng(seed)
     real = (rng.normal(size=(70, dim)) * 3 + 100).astype(dtype)  # large offset

@@ -159,8 +159,9 @@ def test_local_weights_path_loads_strictly(oracle_weights_file, no_weights):
         assert torch.equal(value, expected[key]), key
 
 
-def test_weights_from_env_var_and_hub_cache_load(oracle_weights_file, no_weights,
-                                                 monkeypatch):
+def test_weights_from_env_var_and_hub_cache_load(
+    oracle_weights_file, no_weights, monkeypatch
+):
     monkeypatch.setenv(_weights.ENV_VAR, str(oracle_weights_file))
     assert isinstance(load_fid_inception(), FIDInceptionV3)
     monkeypatch.delenv(_weights.ENV_VAR)
@@ -174,8 +175,7 @@ def test_local_weights_path_works_end_to_end(oracle_weights_file, no_weights):
     real = rng.integers(0, 256, size=(3, 16, 16), dtype=np.uint8)
     fake = rng.integers(0, 256, size=(3, 16, 16), dtype=np.uint8)
     with pytest.warns(UserWarning, match="samples for 2048"):
-        fid = frechet_inception_distance(real, fake,
-                                         weights_path=oracle_weights_file)
+        fid = frechet_inception_distance(real, fake, weights_path=oracle_weights_file)
     assert np.isfinite(fid) and fid > 0
 
 
@@ -193,8 +193,9 @@ def test_pickled_objects_are_not_loaded(tmp_path, no_weights):
         load_fid_inception(path)
 
 
-def test_state_dict_without_batch_counters_loads(oracle_weights_file, tmp_path,
-                                                 no_weights):
+def test_state_dict_without_batch_counters_loads(
+    oracle_weights_file, tmp_path, no_weights
+):
     state = torch.load(oracle_weights_file, weights_only=True)
     state = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
     path = tmp_path / "no_counters.pth"
