@@ -23,6 +23,12 @@ def three_classes():
     return X[np.sort(keep)], y[np.sort(keep)]
 
 
+def gan_augmenter(**params):
+    """An augmenter that trains tiny GANs and adds half generated images."""
+    params = {"synthetic_share": 0.5, "near_copy_quantile": None} | params
+    return SyntheticAugmenter(estimator=tiny_gan(), random_state=0, **params)
+
+
 LINE = re.compile(
     r"^\[SyntheticAugmenter\] (\d+)/(\d+) phases, elapsed [\dhms.]+, "
     r"(about [\dhms.]+ left|done) - (.+)$"
@@ -63,15 +69,7 @@ def phases(text):
 )
 def test_verbose_prints_each_phase(three_classes, capsys, mode, expected):
     X, y = three_classes
-    sampler = SyntheticAugmenter(
-        estimator=tiny_gan(),
-        synthetic_share=0.5,
-        mode=mode,
-        near_copy_quantile=None,
-        random_state=0,
-        verbose=1,
-    )
-    sampler.fit_resample(X, y)
+    gan_augmenter(mode=mode, verbose=1).fit_resample(X, y)
     reported = phases(capsys.readouterr().out)
     assert [detail for _, _, detail in reported] == expected
     assert [done for done, _, _ in reported] == list(range(1, len(expected) + 1))
@@ -80,13 +78,7 @@ def test_verbose_prints_each_phase(three_classes, capsys, mode, expected):
 
 def test_verbose_two_adds_the_gans_own_progress(three_classes, capsys):
     X, y = three_classes
-    SyntheticAugmenter(
-        estimator=tiny_gan(),
-        synthetic_share=0.5,
-        near_copy_quantile=None,
-        random_state=0,
-        verbose=2,
-    ).fit_resample(X, y)
+    gan_augmenter(verbose=2).fit_resample(X, y)
     out = capsys.readouterr().out
     assert out.count("[fit]") >= 3  # pre-training and two fine-tuned copies
     assert out.count("[SyntheticAugmenter]") == 6
@@ -98,9 +90,7 @@ def test_copies_only_and_fit_generate(three_classes, capsys):
     assert phases(capsys.readouterr().out) == [
         (1, 1, "added 324 images (half of them transformed)")
     ]
-    SyntheticAugmenter(
-        estimator=tiny_gan(), near_copy_quantile=None, random_state=0, verbose=1
-    ).fit_generate(X, y, n_per_class=5)
+    gan_augmenter(verbose=1).fit_generate(X, y, n_per_class=5)
     details = [detail for _, _, detail in phases(capsys.readouterr().out)]
     assert details[0] == "pre-trained a GAN on all 210 images"
     assert len(details) == 7  # pre-training, three copies, three selections
@@ -108,20 +98,9 @@ def test_copies_only_and_fit_generate(three_classes, capsys):
 
 def test_silent_by_default_and_results_do_not_depend_on_verbose(three_classes, capsys):
     X, y = three_classes
-    quiet = SyntheticAugmenter(
-        estimator=tiny_gan(),
-        synthetic_share=0.5,
-        near_copy_quantile=None,
-        random_state=0,
-    ).fit_resample(X, y)
+    quiet = gan_augmenter().fit_resample(X, y)
     assert capsys.readouterr().out == ""
-    loud = SyntheticAugmenter(
-        estimator=tiny_gan(),
-        synthetic_share=0.5,
-        near_copy_quantile=None,
-        random_state=0,
-        verbose=2,
-    ).fit_resample(X, y)
+    loud = gan_augmenter(verbose=2).fit_resample(X, y)
     np.testing.assert_array_equal(quiet[0], loud[0])
 
 
