@@ -186,3 +186,18 @@ def test_bad_added_augmentation_is_refused_before_work(imbalanced):
     X, y = imbalanced
     with pytest.raises(ValueError, match="added_augmentation"):
         SyntheticAugmenter(added_augmentation="rotate").fit_resample(X, y)
+
+
+def test_flattened_rows_of_unknown_shape_are_refused_before_work():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 6 * 5 * 3)), np.array([0] * 24 + [1] * 6)
+    with pytest.raises(ValueError, match=r"\(n, H, W, C\) images, or an estimator"):
+        SyntheticAugmenter(random_state=0).fit_resample(X, y)
+    X_res, _ = SyntheticAugmenter(added_augmentation=None).fit_resample(X, y)
+    assert X_res.shape == (48, 90)
+    images = X.reshape(30, 6, 5, 3)
+    shaped = SyntheticAugmenter(random_state=0).fit_resample(images, y)[0]
+    told = SyntheticAugmenter(
+        estimator=tiny_gan(image_shape=(6, 5, 3)), random_state=0
+    ).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(shaped.reshape(48, -1), told)

@@ -24,7 +24,7 @@ from .._validation import precheck_images
 from ..nn.augmentation import parse_policy
 from ._generators import default_augmentation_estimator, finetune_copy
 from ._selection import draw_selected, near_copy_threshold
-from ._transforms import transform_added
+from ._transforms import check_image_shape, transform_added
 
 __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
 
@@ -250,6 +250,8 @@ class SyntheticAugmenter(BaseOverSampler):
                 "y has a single class; SyntheticAugmenter balances two or more "
                 "classes. To generate images of one class, use DCGANEstimator."
             )
+        if self.added_augmentation == "affine":
+            check_image_shape(X, getattr(self.estimator, "image_shape", None))
         return X, y, binarize_y
 
     def _fit_resample(self, X, y):

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from .._validation import check_image_array, infer_image_shape, to_nhwc
 from ..nn.augmentation import random_affine as _random_affine_tensor
 
-__all__ = ["random_affine", "transform_added"]
+__all__ = ["check_image_shape", "random_affine", "transform_added"]
 
 _CHUNK = 1024  # images transformed at a time: memory stays O(chunk)
 
@@ -151,3 +151,16 @@ def transform_added(images, augmentation, rng, image_shape=None):
             f"images of shape {images.shape}; it must keep the shape."
         )
     return out
+
+
+def check_image_shape(X, image_shape=None):
+    """Refuse flattened rows whose image shape cannot be inferred, naming the
+    fixes open to a ``SyntheticAugmenter`` user."""
+    try:
+        infer_image_shape(X.shape[1:], image_shape)
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc} For SyntheticAugmenter, pass X as (n, H, W) or (n, H, W, C) "
+            "images, or an estimator=DCGANEstimator(image_shape=...); "
+            "added_augmentation=None needs no shape."
+        ) from None
