@@ -49,13 +49,12 @@ class SyntheticAugmenter(BaseOverSampler):
 
     Of the images a class needs, a share ``synthetic_share`` is generated and
     the rest are real images of the class drawn again at random, as
-    :class:`~imblearn.over_sampling.RandomOverSampler` does; half of the added
-    images are then randomly rotated, shifted and zoomed
-    (``added_augmentation``). More candidates are generated than needed
-    (``candidate_factor``): those nearer to a training image than the class's
-    own images usually are to each other are dropped as near-copies
-    (``near_copy_quantile``), and of the rest the ones the discriminator finds
-    most real are kept.
+    :class:`~imblearn.over_sampling.RandomOverSampler` does; every added image
+    is then randomly rotated, shifted and zoomed (``added_augmentation``).
+    More candidates are generated than needed (``candidate_factor``): those
+    nearer to a training image than the class's own images usually are to
+    each other are dropped as near-copies (``near_copy_quantile``), and of
+    the rest the ones the discriminator finds most real are kept.
 
     By default no GAN is trained (``synthetic_share=0``): classic
     augmentation, which generated images did not beat on average over the
@@ -120,11 +119,13 @@ class SyntheticAugmenter(BaseOverSampler):
 
     added_augmentation : "affine", callable or None, default="affine"
         Random transformation of the added images, real or generated.
-        ``"affine"`` rotates, shifts and zooms each added image with
-        probability 0.5 (:func:`random_affine` with ``probability=0.5``:
-        rotation up to 10 degrees, shift up to 7% of the side, magnification
-        0.9 to 1.1) and leaves the rest exact copies, which measured better
-        than transforming all. A callable is called as
+        ``"affine"`` applies :func:`random_affine` with its defaults to each
+        (rotation up to 10 degrees, shift up to 7% of the side, magnification
+        0.9 to 1.1), so that ``synthetic_share=0`` is classic augmentation.
+        ``functools.partial(random_affine, probability=0.5)`` leaves half of
+        them exact copies, which measured better on held-out images drawn
+        like the training set (see :ref:`augmentation`). A callable is called
+        as
         ``f(images, random_state=seed)`` on the added images of one class (in
         the layout of ``X``) and returns them in the same shape; None adds the
         images as they are.
@@ -319,8 +320,6 @@ class SyntheticAugmenter(BaseOverSampler):
                 start = end
         if progress is not None:
             how = "as they are" if self.added_augmentation is None else "transformed"
-            if isinstance(self.added_augmentation, str):  # "affine"
-                how = "half of them transformed"
             progress.update(detail=f"added {n_added} images ({how})")
         return X_res, y_res
 

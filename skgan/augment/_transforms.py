@@ -133,7 +133,7 @@ def transform_added(images, augmentation, rng, image_shape=None):
     """``images`` transformed by a ``SyntheticAugmenter.added_augmentation``.
 
     ``augmentation`` is ``"affine"`` (:func:`random_affine` with its
-    defaults and ``probability=0.5``), a callable
+    defaults), a callable
     ``f(images, random_state=seed)`` or None (no change); the seed is drawn
     from ``rng`` (a ``RandomState``).
     """
@@ -141,9 +141,7 @@ def transform_added(images, augmentation, rng, image_shape=None):
         return images
     seed = int(rng.randint(np.iinfo(np.int32).max))
     if augmentation == "affine":
-        return random_affine(
-            images, probability=0.5, image_shape=image_shape, random_state=seed
-        )
+        return random_affine(images, image_shape=image_shape, random_state=seed)
     out = np.asarray(augmentation(images, random_state=seed))
     if out.shape != images.shape:
         raise ValueError(
