@@ -458,8 +458,9 @@ PLOTTED = {
     "ros": "RandomOverSampler",
     "smote": "SMOTE",
     "affine": "affine copies (scipy.ndimage)",
-    "ft/share=0/aug=half": "SyntheticAugmenter default (copies, half transformed)",
-    "ft": "synthetic_share=0.5, all transformed",
+    "ft/share=0": "SyntheticAugmenter default (transformed copies)",
+    "ft/share=0/aug=half": "copies, half transformed",
+    "ft": "synthetic_share=0.5",
     "real": "all real images (ceiling)",
 }
 PANELS = {
@@ -504,7 +505,7 @@ def plot(rows, path):
                     c + (m - (len(PLOTTED) - 1) / 2) * width,
                     np.mean(values),
                     yerr=np.std(values, ddof=1) if len(values) > 1 else 0,
-                    fmt="os^vDP"[m],
+                    fmt="os^vDXP"[m],
                     color=f"C{m}",
                     capsize=3,
                     label=label if c == 0 else None,
