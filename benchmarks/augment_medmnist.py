@@ -34,19 +34,27 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
   (finetune_steps), ``da`` (finetune_augment, policies joined by ``+``,
   e.g. ``da=translation+cutout``; ``da=none`` fine-tunes without it) and
-  ``aug`` (added_augmentation: ``none`` adds images untransformed,
-  ``half`` transforms half of them, ``nearest`` without interpolation
-  blur, ``mild`` with half the ranges).
+  ``aug`` (added_augmentation: ``classic``, the default, transforms half
+  of them in geometry, brightness and contrast; ``affine`` rotates, shifts
+  and zooms every one; ``none`` adds images untransformed, ``half``
+  rotates, shifts and zooms half of them, ``nearest`` every one without
+  interpolation blur, ``mild`` every one with half the ranges).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
 only generate and select again, with the same random streams a full
-``fit_resample`` of theirs would use; their fit seconds are the GAN training
+``fit_resample`` of theirs would use (list the variant that trains GANs,
+e.g. ``ft``, before ``ft/share=0``); their fit seconds are the GAN training
 time plus their own generation time. ``ftsteps`` (finetune_steps) variants
 fine-tune the first variant's pre-trained GAN again, as their own
 ``fit_resample`` would; their fit seconds also count the first variant's
 fine-tuning, so they overstate. ``--judge tune`` scores on images held out
 from the train split instead of val, for choosing settings (see ``load``).
+``--narrow`` keeps the scarce images from one k-means cluster of their
+class (four clusters in pixel space, one drawn per seed) while the judging
+set keeps the whole class: a stand-in for test images from another
+distribution than the few training images. The clusters differ mostly in
+exposure and contrast, so this setting favours intensity changes.
 
 ``--tstr`` adds "train on synthetic, test on real" rows (``fit_generate``
 of the default augmenter, reusing the pre-trained GAN of ``ft``; the
@@ -73,6 +81,7 @@ import numpy as np
 import torch
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from scipy import ndimage
+from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
@@ -102,7 +111,7 @@ PARAMS = {
 }
 
 
-def load(path, level, seed, judge="val"):
+def load(path, level, seed, judge="val", narrow=False):
     """Training images (pixels in [0, 1], ``(n, H, W)`` or ``(n, H, W, C)``)
     with class 0 subsampled to ``level``, the judging set, and the class-0
     training images the subsample left out.
@@ -112,6 +121,12 @@ def load(path, level, seed, judge="val"):
     settings before val judges them: on PneumoniaMNIST 10% of the pneumonia
     images and as many left-out normal images as val has (135); on the
     other sets, 15% of each class.
+
+    ``narrow=True`` keeps the scarce images from one part of their class
+    only (one of four k-means clusters of its training images, in pixel
+    space), while the judging set keeps the whole class: the scarce
+    images then cover less of the variety the classifier meets, as on data
+    from another distribution.
     """
     data = np.load(path)
     X = data["train_images"] / 255.0
@@ -132,7 +147,13 @@ def load(path, level, seed, judge="val"):
     size = len(scarce) if level == 1 else int(level) if level > 1 else None
     if size is None:
         size = int(round(level * len(scarce)))
-    kept = rng.choice(scarce, size=size, replace=False)
+    pool = scarce
+    if narrow:
+        clusters = KMeans(4, n_init=3, random_state=seed).fit_predict(flat(X[scarce]))
+        pool = scarce[clusters == clusters[rng.integers(len(scarce))]]
+        if len(pool) < size:
+            raise ValueError(f"the chosen cluster has {len(pool)} < {size} images")
+    kept = rng.choice(pool, size=size, replace=False)
     left_out = np.setdiff1d(scarce, kept)
     if judge == "tune" and level != 1:
         split = np.random.default_rng([seed, 1])
@@ -195,6 +216,7 @@ def classifier(name, seed, channels=1):
 
 ADDED_AUGMENTATIONS = {
     "none": None,
+    "classic": "classic",
     "affine": "affine",
     "half": functools.partial(random_affine, probability=0.5),
     "nearest": functools.partial(random_affine, interpolation="nearest"),
@@ -294,7 +316,9 @@ def intensity_jitter(X, seed):
 
 
 def run_cell(args, level, seed, report):
-    X, y, X_val, y_val, left_out = load(args.data, level, seed, args.judge)
+    X, y, X_val, y_val, left_out = load(
+        args.data, level, seed, args.judge, narrow=args.narrow
+    )
     classifiers = args.classifiers.split(",")
     print(f"level {level} seed {seed}: train {np.bincount(y).tolist()}", flush=True)
     rarest = int(np.argmin(np.bincount(y)))
@@ -314,7 +338,7 @@ def run_cell(args, level, seed, report):
                 minority_recall=recall,
                 fit_seconds=fit_seconds,
                 classifier_seconds=clf_seconds,
-                judge=args.judge,
+                judge=args.judge + ("-narrow" if args.narrow else ""),
                 **(extra or {}),
             )
             report(row)
@@ -416,7 +440,7 @@ def table(rows):
         )
         groups[key].append(row)
     print(
-        f"{'data':9} {'judge':5} {'level':>6} {'clf':6} {'method':24} {'n':>2} "
+        f"{'data':9} {'judge':11} {'level':>6} {'clf':6} {'method':24} {'n':>2} "
         f"{'balanced acc':>15} {'vs best classic':>16} {'minority recall':>15} "
         f"{'fit s':>10}"
     )
@@ -447,7 +471,7 @@ def table(rows):
                     spread = np.std(diffs, ddof=1) if len(diffs) > 1 else 0.0
                     paired = f"{np.mean(diffs):+.1f} ± {spread:.1f} {best}"
             print(
-                f"{data:9} {judge:5} {level:>6g} {clf:6} {method:24} "
+                f"{data:9} {judge:11} {level:>6g} {clf:6} {method:24} "
                 f"{len(cells):2d} {stat(cells, 'balanced_accuracy', '.3f'):>15} "
                 f"{paired:>16} {stat(cells, 'minority_recall', '.3f'):>15} "
                 f"{stat(cells, 'fit_seconds', '.0f'):>10}"
@@ -458,17 +482,19 @@ PLOTTED = {
     "ros": "RandomOverSampler",
     "smote": "SMOTE",
     "affine": "affine copies (scipy.ndimage)",
-    "ft/share=0": "SyntheticAugmenter default (transformed copies)",
-    "ft/share=0/aug=half": "copies, half transformed",
+    "ft/share=0": "SyntheticAugmenter default",
     "ft": "synthetic_share=0.5",
     "real": "all real images (ceiling)",
 }
 PANELS = {
-    ("pneumonia", 20): "Pneumonia: 20 normal",
-    ("pneumonia", 0.03): "Pneumonia: 3% normal",
-    ("pneumonia", 0.1): "Pneumonia: 10% normal",
-    ("breast", 1): "BreastMNIST",
-    ("retina", 1): "RetinaMNIST",
+    ("pneumonia", 20, "val"): "Pneumonia: 20 normal",
+    ("pneumonia", 0.03, "val"): "Pneumonia: 3% normal",
+    ("pneumonia", 0.1, "val"): "Pneumonia: 10% normal",
+    ("breast", 1, "val"): "BreastMNIST",
+    ("retina", 1, "val"): "RetinaMNIST",
+    ("pneumonia", 20, "val-narrow"): "narrow: 20 normal",
+    ("pneumonia", 0.03, "val-narrow"): "narrow: 3% normal",
+    ("pneumonia", 0.1, "val-narrow"): "narrow: 10% normal",
 }
 
 
@@ -482,8 +508,8 @@ def plot(rows, path):
 
     groups = defaultdict(list)
     for row in rows:
-        if row.get("judge", "val") == "val":
-            panel = (row.get("dataset", "pneumonia"), row["level"])
+        if row["judge"] in ("val", "val-narrow"):
+            panel = (row["dataset"], row["level"], row["judge"])
             groups[(panel, row["classifier"], row["method"])].append(
                 row["balanced_accuracy"]
             )
@@ -491,11 +517,15 @@ def plot(rows, path):
     levels = [panel for panel in PANELS if panel in measured]
     levels += sorted(measured - set(levels))
     classifiers = [c for c in ("logreg", "cnn") if any(k[1] == c for k in groups)]
+    columns = min(len(levels), 4)
+    rows_ = -(-len(levels) // columns)
     fig, axes = plt.subplots(
-        1, len(levels), figsize=(3.4 * len(levels), 3.6), squeeze=False
+        rows_, columns, figsize=(3.4 * columns, 3.2 * rows_ + 0.6), squeeze=False
     )
+    for ax in axes.flat[len(levels) :]:
+        ax.set_visible(False)
     width = 0.8 / len(PLOTTED)
-    for ax, level in zip(axes[0], levels):
+    for ax, level in zip(axes.flat, levels):
         for m, (method, label) in enumerate(PLOTTED.items()):
             for c, clf in enumerate(classifiers):
                 values = groups.get((level, clf, method))
@@ -514,9 +544,12 @@ def plot(rows, path):
         ax.set_xticklabels(
             {"logreg": "logistic reg.", "cnn": "small CNN"}[c] for c in classifiers
         )
-        ax.set_title(PANELS.get(level, f"{level[0]} {level[1]:g}"), fontsize=10)
+        ax.set_title(
+            PANELS.get(level, f"{level[0]} {level[1]:g} {level[2]}"), fontsize=10
+        )
         ax.grid(axis="y", alpha=0.3)
-    axes[0, 0].set_ylabel("balanced accuracy on val")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("balanced accuracy on val")
     fig.legend(
         *axes[0, 0].get_legend_handles_labels(),
         loc="lower center",
@@ -524,7 +557,7 @@ def plot(rows, path):
         fontsize=8,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.13, 1, 1))
+    fig.tight_layout(rect=(0, 0.1 / rows_, 1, 1))
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")
 
@@ -541,6 +574,11 @@ def main():
         choices=["val", "tune"],
         default="val",
         help="val split, or a set held out from train for tuning",
+    )
+    parser.add_argument(
+        "--narrow",
+        action="store_true",
+        help="keep the scarce images from one k-means cluster of their class",
     )
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="pneumonia")
     parser.add_argument("--data", help="the data set's .npz (default: ../shared)")
