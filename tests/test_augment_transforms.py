@@ -13,7 +13,7 @@ from scipy import ndimage
 from sklearn.datasets import load_digits
 
 from skgan import SyntheticAugmenter
-from skgan.augment import random_affine
+from skgan.augment import random_affine, random_intensity
 from skgan.nn.augmentation import random_affine as random_affine_tensor
 from tests._tiny import tiny_gan
 
@@ -116,6 +116,86 @@ def test_bad_parameters(params, error, match):
         random_affine(np.zeros((2, 4, 4)), **params)
 
 
+# ------------------------------------------------------------ random_intensity
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    contrast=st.floats(0, 0.9),
+    brightness=st.floats(0, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_intensity_is_a_per_image_linear_map(n, contrast, brightness, seed):
+    rng = np.random.default_rng(seed)
+    # Values well inside a wide data range: nothing is clipped.
+    X = rng.uniform(0.4, 0.6, size=(n, 5, 4))
+    out = random_intensity(
+        X,
+        contrast=contrast,
+        brightness=brightness,
+        data_range=(-10, 10),
+        random_state=seed,
+    )
+    for image, changed in zip(X, out):
+        centred = image - image.mean()
+        # changed = factor * (image - mean) + mean + offset, pixel for pixel.
+        factor = (centred * (changed - changed.mean())).sum() / (centred**2).sum()
+        offset = changed.mean() - image.mean()
+        np.testing.assert_allclose(changed, factor * centred + image.mean() + offset)
+        assert 1 - contrast - 1e-9 <= factor <= 1 + contrast + 1e-9
+        assert abs(offset) <= brightness * 20 + 1e-9
+    again = random_intensity(
+        X,
+        contrast=contrast,
+        brightness=brightness,
+        data_range=(-10, 10),
+        random_state=seed,
+    )
+    np.testing.assert_array_equal(out, again)
+
+
+def test_intensity_range_dtype_and_probability():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(400, 6, 6), dtype=np.uint8)
+    out = random_intensity(X, brightness=0.5, contrast=0.5, random_state=0)
+    assert out.dtype == np.uint8 and out.shape == X.shape
+    # Offsets up to half of the range (0 to 255, taken from X) reach both ends.
+    assert out.min() == 0 and out.max() == 255
+    floats = X / 255.0
+    clipped = random_intensity(
+        floats, brightness=0.5, data_range=(0, 1), random_state=0
+    )
+    assert clipped.min() >= 0 and clipped.max() <= 1
+    half = random_intensity(X, probability=0.5, random_state=0)
+    same = np.all(half == X, axis=(1, 2)).mean()
+    assert 0.4 < same < 0.6
+    np.testing.assert_array_equal(
+        random_intensity(X, brightness=0, contrast=0, random_state=0), X
+    )
+    # The layout does not matter: flattened rows change as the images do.
+    rows = random_intensity(X.reshape(400, -1), random_state=0)
+    np.testing.assert_array_equal(
+        rows.reshape(X.shape), random_intensity(X, random_state=0)
+    )
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"brightness": -0.1}, ValueError, "brightness"),
+        ({"brightness": "0.1"}, TypeError, "brightness"),
+        ({"contrast": 1.0}, ValueError, "contrast"),
+        ({"probability": -1}, ValueError, "probability"),
+        ({"data_range": (1, 0)}, ValueError, "data_range"),
+        ({"data_range": 255}, TypeError, "data_range"),
+    ],
+)
+def test_intensity_bad_parameters(params, error, match):
+    with pytest.raises(error, match=match):
+        random_intensity(np.zeros((2, 4, 4)), **params)
+
+
 # ------------------------------------------------------- inside the augmenter
 
 
@@ -128,20 +208,15 @@ def imbalanced():
 
 def test_share_zero_is_affine_copies_of_the_class(imbalanced):
     X, y = imbalanced
-    sampler = SyntheticAugmenter(synthetic_share=0, random_state=0)
+    sampler = SyntheticAugmenter(
+        synthetic_share=0, added_augmentation="affine", random_state=0
+    )
     X_res, y_res = sampler.fit_resample(X, y)
     np.testing.assert_array_equal(X_res[: len(X)], X)
     added = X_res[len(X) :]
     assert np.all(y_res[len(X) :] == 1) and len(added) == 178 - 20
     real = {row.tobytes() for row in X}
     assert sum(row.tobytes() in real for row in added) < len(added) // 10
-    # probability=0.5 leaves about half of them exact copies.
-    half = functools.partial(random_affine, probability=0.5)
-    X_half = SyntheticAugmenter(
-        synthetic_share=0, added_augmentation=half, random_state=0
-    ).fit_resample(X, y)[0][len(X) :]
-    exact = sum(row.tobytes() in real for row in X_half)
-    assert 0.3 * len(added) < exact < 0.7 * len(added)
     # Each copy stays nearest (by correlation) to an image of its own class.
     corr = np.corrcoef(added, X)[: len(added), len(added) :]
     assert np.mean(y[corr.argmax(axis=1)] == 1) > 0.9
@@ -156,6 +231,32 @@ def test_share_zero_is_affine_copies_of_the_class(imbalanced):
     np.testing.assert_array_equal(
         plain.fit_resample(X, y)[0], same.fit_resample(X, y)[0]
     )
+
+
+def test_classic_default_transforms_half_in_geometry_and_intensity(imbalanced):
+    X, y = imbalanced
+    X_res, y_res = SyntheticAugmenter(random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    added = X_res[len(X) :]
+    real = {row.tobytes(): row for row in X[y == 1]}
+    exact = np.array([row.tobytes() in real for row in added])
+    assert 0.3 * len(added) < exact.sum() < 0.7 * len(added)
+    changed = added[~exact]
+    # Values stay in the range of X (0 to 16 for the digits).
+    assert changed.min() >= X.min() and changed.max() <= X.max()
+    # Brightness and contrast change too: the transformed images' means and
+    # spreads vary more than those of geometric copies alone.
+    affine = SyntheticAugmenter(added_augmentation="affine", random_state=0)
+    geometric = affine.fit_resample(X, y)[0][len(X) :]
+    assert changed.std(axis=1).std() > geometric.std(axis=1).std()
+    assert changed.mean(axis=1).std() > geometric.mean(axis=1).std()
+    # Each transformed image stays nearest (by correlation) to its own class.
+    corr = np.corrcoef(changed, X)[: len(changed), len(changed) :]
+    assert np.mean(y[corr.argmax(axis=1)] == 1) > 0.9
+    # uint8 images keep their dtype.
+    X_uint8 = (X * 15).astype(np.uint8)
+    resampled = SyntheticAugmenter(random_state=0).fit_resample(X_uint8, y)[0]
+    assert resampled.dtype == np.uint8
 
 
 def test_every_added_image_goes_through_a_callable(imbalanced):

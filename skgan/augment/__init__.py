@@ -1,6 +1,11 @@
 """Oversampling rare classes with GAN images, as an imbalanced-learn sampler."""
 
 from ._sampler import SyntheticAugmenter, default_augmentation_estimator
-from ._transforms import random_affine
+from ._transforms import random_affine, random_intensity
 
-__all__ = ["SyntheticAugmenter", "default_augmentation_estimator", "random_affine"]
+__all__ = [
+    "SyntheticAugmenter",
+    "default_augmentation_estimator",
+    "random_affine",
+    "random_intensity",
+]

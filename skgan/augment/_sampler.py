@@ -20,19 +20,17 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from .._progress import ProgressReporter
-from .._validation import precheck_images
+from .._validation import precheck_images, value_range
 from ..nn.augmentation import parse_policy
 from ._generators import default_augmentation_estimator, finetune_copy
 from ._selection import draw_selected, near_copy_threshold
-from ._transforms import check_image_shape, transform_added
+from ._transforms import check_image_shape, fill_added
 
 __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
 
 _SEED_MAX = np.iinfo(np.int32).max
 # Rounds of extra candidates drawn when the near-copy guard rejects too many.
 _MAX_ROUNDS = 5
-# Added images transformed at a time: the result is filled in chunks.
-_CHUNK = 4096
 
 
 @Substitution(
@@ -49,8 +47,9 @@ class SyntheticAugmenter(BaseOverSampler):
 
     Of the images a class needs, a share ``synthetic_share`` is generated and
     the rest are real images of the class drawn again at random, as
-    :class:`~imblearn.over_sampling.RandomOverSampler` does; every added image
-    is then randomly rotated, shifted and zoomed (``added_augmentation``).
+    :class:`~imblearn.over_sampling.RandomOverSampler` does; half of the added
+    images are then randomly rotated, shifted, zoomed and changed in
+    brightness and contrast (``added_augmentation``).
     More candidates are generated than needed (``candidate_factor``): those
     nearer to a training image than the class's own images usually are to
     each other are dropped as near-copies (``near_copy_quantile``), and of
@@ -117,18 +116,20 @@ class SyntheticAugmenter(BaseOverSampler):
         from each of the class's images to its nearest other image. None
         keeps near-copies.
 
-    added_augmentation : "affine", callable or None, default="affine"
+    added_augmentation : {{"classic", "affine"}}, callable or None, \
+            default="classic"
         Random transformation of the added images, real or generated.
-        ``"affine"`` applies :func:`random_affine` with its defaults to each
-        (rotation up to 10 degrees, shift up to 7% of the side, magnification
-        0.9 to 1.1), so that ``synthetic_share=0`` is classic augmentation.
-        ``functools.partial(random_affine, probability=0.5)`` leaves half of
-        them exact copies, which measured better on held-out images drawn
-        like the training set (see :ref:`augmentation`). A callable is called
-        as
-        ``f(images, random_state=seed)`` on the added images of one class (in
-        the layout of ``X``) and returns them in the same shape; None adds the
-        images as they are.
+        ``"classic"`` transforms each with probability 0.5, by
+        :func:`random_affine` (rotation up to 10 degrees, shift up to 7% of
+        the side, magnification 0.9 to 1.1) and then :func:`random_intensity`
+        (contrast x0.8 to x1.2, brightness up to 10% of the range of ``X``);
+        the others stay exact copies. ``"affine"`` applies
+        :func:`random_affine` alone to every image (with
+        ``synthetic_share=0``, the classic affine-copies baseline). A callable
+        is called as ``f(images, random_state=seed)`` on the added images of
+        one class (in the layout of ``X``) and returns them in the same shape;
+        None adds the images as they are. See :ref:`augmentation` for how the
+        default was chosen.
 
     {random_state}
 
@@ -193,7 +194,7 @@ class SyntheticAugmenter(BaseOverSampler):
         "synthetic_share": [Interval(Real, 0, 1, closed="both")],
         "candidate_factor": [Interval(Real, 1, None, closed="left")],
         "near_copy_quantile": [Interval(Real, 0, 1, closed="left"), None],
-        "added_augmentation": [StrOptions({"affine"}), callable, None],
+        "added_augmentation": [StrOptions({"classic", "affine"}), callable, None],
         "verbose": ["verbose"],
     }
 
@@ -209,7 +210,7 @@ class SyntheticAugmenter(BaseOverSampler):
         synthetic_share=0.0,
         candidate_factor=2.0,
         near_copy_quantile=0.05,
-        added_augmentation="affine",
+        added_augmentation="classic",
         random_state=None,
         verbose=0,
     ):
@@ -251,7 +252,7 @@ class SyntheticAugmenter(BaseOverSampler):
                 "y has a single class; SyntheticAugmenter balances two or more "
                 "classes. To generate images of one class, use DCGANEstimator."
             )
-        if self.added_augmentation == "affine":
+        if self.added_augmentation in ("classic", "affine"):
             check_image_shape(X, getattr(self.estimator, "image_shape", None))
         return X, y, binarize_y
 
@@ -304,20 +305,19 @@ class SyntheticAugmenter(BaseOverSampler):
                     (X, rng.choice(np.flatnonzero(y == label), n_real), label)
                 )
         n_added = sum(len(rows) for _, rows, _ in blocks)
-        image_shape = getattr(self.estimator, "image_shape", None)
         # One preallocated result, filled a chunk at a time.
         X_res = np.empty((len(X) + n_added,) + X.shape[1:], dtype=X.dtype)
         y_res = np.empty(len(X) + n_added, dtype=y.dtype)
         X_res[: len(X)], y_res[: len(X)] = X, y
-        start = len(X)
-        for source, rows, label in blocks:
-            for chunk in np.array_split(rows, max(1, -(-len(rows) // _CHUNK))):
-                end = start + len(chunk)
-                X_res[start:end] = transform_added(
-                    source[chunk], self.added_augmentation, rng, image_shape
-                )
-                y_res[start:end] = label
-                start = end
+        fill_added(
+            X_res[len(X) :],
+            y_res[len(X) :],
+            blocks,
+            self.added_augmentation,
+            rng,
+            image_shape=getattr(self.estimator, "image_shape", None),
+            data_range=value_range(X) if n_added else None,
+        )
         if progress is not None:
             how = "as they are" if self.added_augmentation is None else "transformed"
             progress.update(detail=f"added {n_added} images ({how})")

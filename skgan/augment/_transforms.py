@@ -1,4 +1,5 @@
-"""Classic augmentation of image arrays in the user's layout: random affine copies."""
+"""Classic augmentation of image arrays in the user's layout: random affine
+transformations and random brightness and contrast."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from .._validation import check_image_array, infer_image_shape, to_nhwc
+from .._validation import check_image_array, infer_image_shape, to_nhwc, value_range
 from ..nn.augmentation import random_affine as _random_affine_tensor
 
-__all__ = ["check_image_shape", "random_affine", "transform_added"]
+__all__ = [
+    "check_image_shape",
+    "fill_added",
+    "random_affine",
+    "random_intensity",
+    "transform_added",
+]
 
 _CHUNK = 1024  # images transformed at a time: memory stays O(chunk)
+_FILL_CHUNK = 4096  # added images drawn and written at a time
 
 
 def _check_range(name, value, low, high, *, include_high=False):
@@ -76,6 +84,10 @@ def random_affine(
     X_transformed : ndarray of the shape and dtype of ``X``
         The transformed copies, rounded and clipped for integer dtypes.
 
+    See Also
+    --------
+    random_intensity : Copies with random brightness and contrast.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -129,11 +141,117 @@ def random_affine(
     return out
 
 
-def transform_added(images, augmentation, rng, image_shape=None):
+def _check_data_range(data_range, X):
+    if data_range is None:
+        return value_range(X)
+    try:
+        low, high = (float(v) for v in data_range)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"data_range must be a (min, max) pair of numbers, got {data_range!r}."
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(
+            f"data_range must be finite with min < max, got {data_range!r}."
+        )
+    return low, high
+
+
+def random_intensity(
+    X,
+    *,
+    brightness=0.1,
+    contrast=0.2,
+    probability=1.0,
+    data_range=None,
+    random_state=None,
+):
+    """Copies of images with randomly changed brightness and contrast.
+
+    Each image gets its own contrast factor, applied about the image's mean
+    value, and its own brightness offset; values are then clipped to the data
+    range. Different exposure and contrast are what images of the same
+    anatomy from other scanners, sites and settings differ in most; copies
+    that vary them teach a classifier not to rely on them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), (n_samples, H, W) or \
+            (n_samples, H, W, C)
+        Images, in any numeric dtype and value range.
+    brightness : float, default=0.1
+        Largest brightness offset, as a fraction of the data range, in
+        [0, 1]: offsets are uniform in ``[-brightness, brightness]`` times
+        ``max - min``.
+    contrast : float, default=0.2
+        Largest relative change of contrast, in [0, 1): factors are uniform
+        in ``[1 - contrast, 1 + contrast]``.
+    probability : float, default=1.0
+        Chance that an image is changed, in [0, 1]; the others are returned
+        unchanged.
+    data_range : (float, float), default=None
+        ``(min, max)`` of the values the images are defined on, e.g.
+        ``(0, 255)``; offsets scale with it and values are clipped to it.
+        None takes the smallest and largest value in ``X``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the changes: equal seeds give equal copies.
+
+    Returns
+    -------
+    X_changed : ndarray of the shape and dtype of ``X``
+        The changed copies, rounded for integer dtypes.
+
+    See Also
+    --------
+    random_affine : Randomly rotated, shifted and zoomed copies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgan.augment import random_intensity
+    >>> X = np.full((2, 4, 4), 100, dtype=np.uint8)
+    >>> X[:, 0] = 200
+    >>> random_intensity(X, data_range=(0, 255), random_state=0).shape
+    (2, 4, 4)
+    """
+    X = check_image_array(X)
+    brightness = _check_range("brightness", brightness, 0, 1, include_high=True)
+    contrast = _check_range("contrast", contrast, 0, 1)
+    probability = _check_range("probability", probability, 0, 1, include_high=True)
+    low, high = _check_data_range(data_range, X)
+    rng = check_random_state(random_state)
+    n = len(X)
+    factors = rng.uniform(1 - contrast, 1 + contrast, size=n)
+    offsets = rng.uniform(-brightness, brightness, size=n) * (high - low)
+    unchanged = np.flatnonzero(rng.random_sample(n) >= probability)
+    out = np.empty_like(X)
+    axes = tuple(range(1, X.ndim))
+    shape = (-1,) + (1,) * (X.ndim - 1)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        images = X[start:stop].astype(np.float64)
+        mean = images.mean(axis=axes, keepdims=True)
+        values = (images - mean) * factors[start:stop].reshape(shape) + mean
+        values += offsets[start:stop].reshape(shape)
+        np.clip(values, low, high, out=values)
+        if np.issubdtype(X.dtype, np.integer):
+            np.rint(values, out=values)
+        out[start:stop] = values
+    out[unchanged] = X[unchanged]
+    return out
+
+
+#: Chance that ``added_augmentation="classic"`` transforms an added image.
+CLASSIC_PROBABILITY = 0.5
+
+
+def transform_added(images, augmentation, rng, image_shape=None, data_range=None):
     """``images`` transformed by a ``SyntheticAugmenter.added_augmentation``.
 
-    ``augmentation`` is ``"affine"`` (:func:`random_affine` with its
-    defaults), a callable
+    ``augmentation`` is ``"classic"`` (with probability 0.5, an image goes
+    through :func:`random_affine` and then :func:`random_intensity` on
+    ``data_range``, both with their defaults; the others stay exact copies),
+    ``"affine"`` (:func:`random_affine` on every image), a callable
     ``f(images, random_state=seed)`` or None (no change); the seed is drawn
     from ``rng`` (a ``RandomState``).
     """
@@ -142,6 +260,18 @@ def transform_added(images, augmentation, rng, image_shape=None):
     seed = int(rng.randint(np.iinfo(np.int32).max))
     if augmentation == "affine":
         return random_affine(images, image_shape=image_shape, random_state=seed)
+    if augmentation == "classic":
+        draws = np.random.RandomState(seed)
+        chosen = np.flatnonzero(draws.random_sample(len(images)) < CLASSIC_PROBABILITY)
+        out = np.array(images, copy=True)
+        if len(chosen):
+            moved = random_affine(
+                images[chosen], image_shape=image_shape, random_state=draws
+            )
+            out[chosen] = random_intensity(
+                moved, data_range=data_range, random_state=draws
+            )
+        return out
     out = np.asarray(augmentation(images, random_state=seed))
     if out.shape != images.shape:
         raise ValueError(
@@ -149,6 +279,24 @@ def transform_added(images, augmentation, rng, image_shape=None):
             f"images of shape {images.shape}; it must keep the shape."
         )
     return out
+
+
+def fill_added(X_out, y_out, blocks, augmentation, rng, image_shape, data_range):
+    """Write the added images into ``X_out`` and their labels into ``y_out``.
+
+    ``blocks`` lists ``(source, rows, label)``: the images ``source[rows]``
+    are transformed (:func:`transform_added`) and written in order, a chunk
+    at a time, so that memory beyond the output stays small.
+    """
+    start = 0
+    for source, rows, label in blocks:
+        for chunk in np.array_split(rows, max(1, -(-len(rows) // _FILL_CHUNK))):
+            end = start + len(chunk)
+            X_out[start:end] = transform_added(
+                source[chunk], augmentation, rng, image_shape, data_range
+            )
+            y_out[start:end] = label
+            start = end
 
 
 def check_image_shape(X, image_shape=None):
