@@ -16,9 +16,10 @@ sampler feeds the same pixel logistic regression; the score is the balanced
 accuracy on the real validation split.
 
 The augmenter adds a share ``synthetic_share`` of generated images and
-copies of real ones for the rest; every added image is then randomly
-rotated, shifted and zoomed (``added_augmentation="affine"``). By default
-the share is 0: classic augmentation, with no GAN. With a share above 0 it
+copies of real ones for the rest; half of the added images are then
+randomly rotated, shifted, zoomed and changed in brightness and contrast
+(``added_augmentation="classic"``). By default the share is 0: classic
+augmentation, with no GAN. With a share above 0 it
 pre-trains one GAN on all images and fine-tunes a copy on the scarce class.
 How much synthetic data
 helps depends on the data, so here the share is chosen by cross-validation
@@ -109,11 +110,11 @@ def classifier():
 # %%
 # Choosing the synthetic share by cross-validation
 # ------------------------------------------------
-# ``synthetic_share=0`` adds transformed copies of real images only
-# (classic augmentation, without training a GAN); larger shares replace more
-# copies by generated images. Two stratified folds of the training set compare three
-# shares by balanced accuracy; any parameter of the GAN could join the grid
-# (``"syntheticaugmenter__estimator__steps"``).
+# ``synthetic_share=0`` adds copies of real images only, half of them
+# transformed (classic augmentation, without training a GAN); larger shares
+# replace more copies by generated images. Two stratified folds of the
+# training set compare three shares by balanced accuracy; any parameter of
+# the GAN could join the grid (``"syntheticaugmenter__estimator__steps"``).
 search = GridSearchCV(
     make_pipeline(augmenter, classifier()),
     {"syntheticaugmenter__synthetic_share": [0.0, 0.25, 0.5]},

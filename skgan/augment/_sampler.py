@@ -24,7 +24,7 @@ from .._validation import precheck_images, value_range
 from ..nn.augmentation import parse_policy
 from ._generators import default_augmentation_estimator, finetune_copy
 from ._selection import draw_selected, near_copy_threshold
-from ._transforms import check_image_shape, fill_added
+from ._transforms import check_image_shape, describe_added, fill_added
 
 __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
 
@@ -319,7 +319,7 @@ class SyntheticAugmenter(BaseOverSampler):
             data_range=value_range(X) if n_added else None,
         )
         if progress is not None:
-            how = "as they are" if self.added_augmentation is None else "transformed"
+            how = describe_added(self.added_augmentation)
             progress.update(detail=f"added {n_added} images ({how})")
         return X_res, y_res
 

@@ -14,6 +14,7 @@ from ..nn.augmentation import random_affine as _random_affine_tensor
 
 __all__ = [
     "check_image_shape",
+    "describe_added",
     "fill_added",
     "random_affine",
     "random_intensity",
@@ -279,6 +280,15 @@ def transform_added(images, augmentation, rng, image_shape=None, data_range=None
             f"images of shape {images.shape}; it must keep the shape."
         )
     return out
+
+
+def describe_added(augmentation):
+    """How the added images were changed, for a progress line."""
+    if augmentation is None:
+        return "as they are"
+    if isinstance(augmentation, str) and augmentation == "classic":
+        return "about half of them transformed"
+    return "transformed"
 
 
 def fill_added(X_out, y_out, blocks, augmentation, rng, image_shape, data_range):
