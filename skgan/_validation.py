@@ -364,6 +364,12 @@ def infer_layout(X, image_shape=None, *, values=None):
             f"X has values from {low:g} to {high:g}, beyond the float32 range the "
             "networks compute in. Rescale X, e.g. to [0, 1]."
         )
+    if high > low and not math.isfinite(2.0 / (high - low)):
+        raise ValueError(
+            f"X has values from {low:g} to {high:g}, a span too small to scale "
+            "to the networks' [-1, 1] without overflow. Rescale X, e.g. to "
+            "[0, 1]."
+        )
     return ImageLayout(
         sample_shape=tuple(X.shape[1:]),
         image_shape=shape,

@@ -292,6 +292,9 @@ ESTIMATOR_ROWS = [
         lambda c: fresh().fit(X * 1e300)),
     Row("values beyond float32", "fit_resample", ValueError, "float32",
         lambda c: augmenter().fit_resample(X[:30] * 1e300, np.arange(30) < 20)),
+    # Found by fuzzing: 2 / span overflows, and training met NaN.
+    Row("values spanning less than 2 / float64 max", "fit", ValueError,
+        "span too small", lambda c: fresh().fit(X * 1e-310)),
     # labels
     Row("y missing (conditional)", "fit", ValueError, "y is required",
         lambda c: fresh(conditional=True).fit(X)),
