@@ -71,7 +71,7 @@ def set_modules(est, modules):
 
 
 def _memory_format_of(network):
-    """"channels_last" when the convolution weights are in NHWC order.
+    """The memory format, "channels_last" when convolution weights are NHWC.
 
     A weight with one input channel has the same strides in both orders, so
     the weights that tell the orders apart decide.
