@@ -38,7 +38,9 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   of them in geometry, brightness and contrast; ``affine`` rotates, shifts
   and zooms every one; ``none`` adds images untransformed, ``half``
   rotates, shifts and zooms half of them, ``nearest`` every one without
-  interpolation blur, ``mild`` every one with half the ranges).
+  interpolation blur, ``mild`` every one with half the ranges;
+  ``all+intensity``, ``quarter+intensity``, ``half+mild+intensity`` and
+  ``half+intensity-only`` vary ``classic``'s share, ranges and parts).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
@@ -86,7 +88,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
 from skgan import SyntheticAugmenter
-from skgan.augment import default_augmentation_estimator, random_affine
+from skgan.augment import (
+    default_augmentation_estimator,
+    random_affine,
+    random_intensity,
+)
 
 try:
     from ._cnn import SmallCNN
@@ -214,15 +220,41 @@ def classifier(name, seed, channels=1):
     raise ValueError(f"unknown classifier {name!r}")
 
 
+def transform_share(images, random_state, probability, affine=None, intensity=True):
+    """``added_augmentation`` variants: with ``probability``, an image is
+    moved by :func:`random_affine` (``affine`` its parameters, None for no
+    move) and then, if ``intensity``, :func:`random_intensity` on pixels in
+    [0, 1]; the others stay exact copies."""
+    rng = np.random.RandomState(random_state)
+    chosen = np.flatnonzero(rng.random_sample(len(images)) < probability)
+    out = images.copy()
+    if len(chosen):
+        moved = images[chosen]
+        if affine is not None:
+            moved = random_affine(moved, **affine, random_state=rng)
+        if intensity:
+            moved = random_intensity(moved, data_range=(0, 1), random_state=rng)
+        out[chosen] = moved
+    return out
+
+
+MILD = dict(rotation=5, shift=0.035, zoom=(0.95, 1.05))
 ADDED_AUGMENTATIONS = {
     "none": None,
     "classic": "classic",
     "affine": "affine",
     "half": functools.partial(random_affine, probability=0.5),
     "nearest": functools.partial(random_affine, interpolation="nearest"),
-    "mild": functools.partial(
-        random_affine, rotation=5, shift=0.035, zoom=(0.95, 1.05)
+    "mild": functools.partial(random_affine, **MILD),
+    # Variants of "classic" (geometry and intensity on half of the images).
+    "all+intensity": functools.partial(transform_share, probability=1, affine={}),
+    "quarter+intensity": functools.partial(
+        transform_share, probability=0.25, affine={}
     ),
+    "half+mild+intensity": functools.partial(
+        transform_share, probability=0.5, affine=MILD
+    ),
+    "half+intensity-only": functools.partial(transform_share, probability=0.5),
 }
 
 
