@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_array
 
 __all__ = [
     "ImageLayout",
+    "check_data_range",
     "check_image_array",
     "check_numeric_values",
     "check_sample_count",
@@ -142,6 +143,23 @@ def check_sample_count(n_samples, *, name="n_samples", allow_zero=False):
     if n_samples < lowest:
         raise ValueError(f"{name} must be >= {lowest}, got {n_samples}.")
     return int(n_samples)
+
+
+def check_data_range(data_range):
+    """A user's ``data_range`` as a ``(min, max)`` pair of floats, or None."""
+    if data_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in data_range)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"data_range must be a (min, max) pair of numbers, got {data_range!r}."
+        ) from exc
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(
+            f"data_range must be finite with min < max, got {data_range!r}."
+        )
+    return low, high
 
 
 def value_range(X, *, name="X"):

@@ -9,7 +9,13 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from .._validation import check_image_array, infer_image_shape, to_nhwc, value_range
+from .._validation import (
+    check_data_range,
+    check_image_array,
+    infer_image_shape,
+    to_nhwc,
+    value_range,
+)
 from ..nn.augmentation import random_affine as _random_affine_tensor
 
 __all__ = [
@@ -142,22 +148,6 @@ def random_affine(
     return out
 
 
-def _check_data_range(data_range, X):
-    if data_range is None:
-        return value_range(X)
-    try:
-        low, high = (float(v) for v in data_range)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"data_range must be a (min, max) pair of numbers, got {data_range!r}."
-        ) from None
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(
-            f"data_range must be finite with min < max, got {data_range!r}."
-        )
-    return low, high
-
-
 def random_intensity(
     X,
     *,
@@ -219,7 +209,7 @@ def random_intensity(
     brightness = _check_range("brightness", brightness, 0, 1, include_high=True)
     contrast = _check_range("contrast", contrast, 0, 1)
     probability = _check_range("probability", probability, 0, 1, include_high=True)
-    low, high = _check_data_range(data_range, X)
+    low, high = check_data_range(data_range) or value_range(X)
     rng = check_random_state(random_state)
     n = len(X)
     factors = rng.uniform(1 - contrast, 1 + contrast, size=n)

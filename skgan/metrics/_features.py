@@ -29,7 +29,12 @@ import torch
 
 from .._device import resolve_device
 from .._progress import ProgressReporter
-from .._validation import check_image_array, infer_image_shape, to_nhwc
+from .._validation import (
+    check_data_range,
+    check_image_array,
+    infer_image_shape,
+    to_nhwc,
+)
 from ._common import check_features, check_int, fill_doc
 from ._inception import FIDInceptionV3
 
@@ -50,22 +55,6 @@ class _Images:
 
     def __len__(self):
         return self.X.shape[0]
-
-
-def _check_data_range(data_range):
-    if data_range is None:
-        return None
-    try:
-        low, high = (float(v) for v in data_range)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"data_range must be a (min, max) pair of numbers, got {data_range!r}."
-        ) from exc
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(
-            f"data_range must be finite with min < max, got {data_range!r}."
-        )
-    return low, high
 
 
 def _resolve_extractor(feature_extractor):
@@ -109,7 +98,7 @@ def _prepare(X, *, name, kind, image_shape, data_range, min_samples):
             f"{name} has {shape[2]} channels; the Inception network takes "
             "grayscale (1 channel, replicated to RGB) or RGB (3 channels) images."
         )
-    given = _check_data_range(data_range)
+    given = check_data_range(data_range)
     if given is not None:
         low, high = given
     elif X.dtype.kind == "b":
