@@ -161,9 +161,9 @@ def random_intensity(
 
     Each image gets its own contrast factor, applied about the image's mean
     value, and its own brightness offset; values are then clipped to the data
-    range. Different exposure and contrast are what images of the same
-    anatomy from other scanners, sites and settings differ in most; copies
-    that vary them teach a classifier not to rely on them.
+    range. Images of the same anatomy from other scanners, sites and
+    settings often differ in exposure and contrast; copies that vary them
+    teach a classifier not to rely on them.
 
     Parameters
     ----------
