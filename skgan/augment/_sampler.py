@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from .._progress import ProgressReporter
-from .._validation import precheck_images, value_range
+from .._validation import precheck_images
 from ..nn.augmentation import parse_policy
 from ._generators import default_augmentation_estimator, finetune_copy
 from ._selection import draw_selected, near_copy_threshold
@@ -315,8 +315,8 @@ class SyntheticAugmenter(BaseOverSampler):
             blocks,
             self.added_augmentation,
             rng,
-            image_shape=getattr(self.estimator, "image_shape", None),
-            data_range=value_range(X) if n_added else None,
+            getattr(self.estimator, "image_shape", None),
+            X,
         )
         if progress is not None:
             how = describe_added(self.added_augmentation)

@@ -281,13 +281,18 @@ def describe_added(augmentation):
     return "transformed"
 
 
-def fill_added(X_out, y_out, blocks, augmentation, rng, image_shape, data_range):
+def fill_added(X_out, y_out, blocks, augmentation, rng, image_shape, X):
     """Write the added images into ``X_out`` and their labels into ``y_out``.
 
     ``blocks`` lists ``(source, rows, label)``: the images ``source[rows]``
     are transformed (:func:`transform_added`) and written in order, a chunk
-    at a time, so that memory beyond the output stays small.
+    at a time, so that memory beyond the output stays small. ``"classic"``
+    changes intensity within the value range of the training images ``X``,
+    read once here.
     """
+    data_range = None
+    if isinstance(augmentation, str) and augmentation == "classic" and len(X_out):
+        data_range = value_range(X)
     start = 0
     for source, rows, label in blocks:
         for chunk in np.array_split(rows, max(1, -(-len(rows) // _FILL_CHUNK))):
