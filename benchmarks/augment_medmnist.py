@@ -56,7 +56,9 @@ from the train split instead of val, for choosing settings (see ``load``).
 class (four clusters in pixel space, one drawn per seed) while the judging
 set keeps the whole class: a stand-in for test images from another
 distribution than the few training images. The clusters differ mostly in
-exposure and contrast, so this setting favours intensity changes.
+exposure and contrast, so this setting favours intensity changes;
+``--narrow shape`` clusters images standardised to zero mean and unit
+variance each, so that the clusters differ in shape and position instead.
 
 ``--tstr`` adds "train on synthetic, test on real" rows (``fit_generate``
 of the default augmenter, reusing the pre-trained GAN of ``ft``; the
@@ -117,7 +119,7 @@ PARAMS = {
 }
 
 
-def load(path, level, seed, judge="val", narrow=False):
+def load(path, level, seed, judge="val", narrow=None):
     """Training images (pixels in [0, 1], ``(n, H, W)`` or ``(n, H, W, C)``)
     with class 0 subsampled to ``level``, the judging set, and the class-0
     training images the subsample left out.
@@ -128,11 +130,13 @@ def load(path, level, seed, judge="val", narrow=False):
     images and as many left-out normal images as val has (135); on the
     other sets, 15% of each class.
 
-    ``narrow=True`` keeps the scarce images from one part of their class
-    only (one of four k-means clusters of its training images, in pixel
-    space), while the judging set keeps the whole class: the scarce
+    ``narrow="pixels"`` keeps the scarce images from one part of their
+    class only (one of four k-means clusters of its training images, in
+    pixel space), while the judging set keeps the whole class: the scarce
     images then cover less of the variety the classifier meets, as on data
-    from another distribution.
+    from another distribution. ``narrow="shape"`` clusters each image
+    standardised (zero mean, unit variance), leaving exposure and contrast
+    out of the clustering.
     """
     data = np.load(path)
     X = data["train_images"] / 255.0
@@ -155,7 +159,11 @@ def load(path, level, seed, judge="val", narrow=False):
         size = int(round(level * len(scarce)))
     pool = scarce
     if narrow:
-        clusters = KMeans(4, n_init=3, random_state=seed).fit_predict(flat(X[scarce]))
+        features = flat(X[scarce])
+        if narrow == "shape":
+            features = features - features.mean(axis=1, keepdims=True)
+            features /= features.std(axis=1, keepdims=True) + 1e-12
+        clusters = KMeans(4, n_init=3, random_state=seed).fit_predict(features)
         pool = scarce[clusters == clusters[rng.integers(len(scarce))]]
         if len(pool) < size:
             raise ValueError(f"the chosen cluster has {len(pool)} < {size} images")
@@ -370,7 +378,7 @@ def run_cell(args, level, seed, report):
                 minority_recall=recall,
                 fit_seconds=fit_seconds,
                 classifier_seconds=clf_seconds,
-                judge=args.judge + ("-narrow" if args.narrow else ""),
+                judge=args.judge + NARROW_SUFFIX.get(args.narrow, ""),
                 **(extra or {}),
             )
             report(row)
@@ -510,6 +518,7 @@ def table(rows):
             )
 
 
+NARROW_SUFFIX = {"pixels": "-narrow", "shape": "-narrow-shape"}
 PLOTTED = {
     "ros": "RandomOverSampler",
     "smote": "SMOTE",
@@ -527,6 +536,9 @@ PANELS = {
     ("pneumonia", 20, "val-narrow"): "narrow: 20 normal",
     ("pneumonia", 0.03, "val-narrow"): "narrow: 3% normal",
     ("pneumonia", 0.1, "val-narrow"): "narrow: 10% normal",
+    ("pneumonia", 20, "val-narrow-shape"): "narrow by shape: 20 normal",
+    ("pneumonia", 0.03, "val-narrow-shape"): "narrow by shape: 3% normal",
+    ("pneumonia", 0.1, "val-narrow-shape"): "narrow by shape: 10% normal",
 }
 
 
@@ -540,7 +552,7 @@ def plot(rows, path):
 
     groups = defaultdict(list)
     for row in rows:
-        if row["judge"] in ("val", "val-narrow"):
+        if row["judge"].startswith("val"):
             panel = (row["dataset"], row["level"], row["judge"])
             groups[(panel, row["classifier"], row["method"])].append(
                 row["balanced_accuracy"]
@@ -609,8 +621,11 @@ def main():
     )
     parser.add_argument(
         "--narrow",
-        action="store_true",
-        help="keep the scarce images from one k-means cluster of their class",
+        nargs="?",
+        const="pixels",
+        choices=["pixels", "shape"],
+        help="keep the scarce images from one k-means cluster of their class "
+        "(clustered on pixels, or on standardised images with 'shape')",
     )
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="pneumonia")
     parser.add_argument("--data", help="the data set's .npz (default: ../shared)")
