@@ -77,6 +77,7 @@ def test_oracle_net_takes_the_fused_path(oracle_net, layerwise_net):
     assert not layerwise_net.fuse
 
 
+@pytest.mark.recorded
 @pytest.mark.parametrize("path", ["fused", "layerwise"])
 def test_parity_with_reference_port(parity_outputs, parity, path):
     size, features, outs = parity_outputs
