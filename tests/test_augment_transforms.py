@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 from sklearn.datasets import load_digits
@@ -126,30 +126,53 @@ def test_bad_parameters(params, error, match):
     brightness=st.floats(0, 0.5),
     seed=st.integers(0, 2**16),
 )
+# Found by hypothesis: an offset near +10 pushes the whole image past the top
+# of the range, and every pixel is clipped to 10.
+@example(n=1, contrast=0.0, brightness=0.4921875, seed=199)
 def test_intensity_is_a_per_image_linear_map(n, contrast, brightness, seed):
+    """Each image is a·(x − mean) + mean + b, clipped to the data range, with
+    a in [1 − contrast, 1 + contrast] and b within brightness of the span."""
+    low, high = -10.0, 10.0
     rng = np.random.default_rng(seed)
-    # Values well inside a wide data range: nothing is clipped.
     X = rng.uniform(0.4, 0.6, size=(n, 5, 4))
     out = random_intensity(
         X,
         contrast=contrast,
         brightness=brightness,
-        data_range=(-10, 10),
+        data_range=(low, high),
         random_state=seed,
     )
+    largest_offset = brightness * (high - low) + 1e-9
     for image, changed in zip(X, out):
-        centred = image - image.mean()
-        # changed = factor * (image - mean) + mean + offset, pixel for pixel.
-        factor = (centred * (changed - changed.mean())).sum() / (centred**2).sum()
-        offset = changed.mean() - image.mean()
-        np.testing.assert_allclose(changed, factor * centred + image.mean() + offset)
-        assert 1 - contrast - 1e-9 <= factor <= 1 + contrast + 1e-9
-        assert abs(offset) <= brightness * 20 + 1e-9
+        mean = image.mean()
+        centred = image - mean
+        assert low <= changed.min() and changed.max() <= high
+        inside = (changed > low) & (changed < high)
+        if inside.sum() >= 2:
+            # The unclipped pixels give the map: a line through (centred, changed).
+            factor, intercept = np.polyfit(centred[inside], changed[inside], 1)
+            offset = intercept - mean
+            linear = factor * centred + mean + offset
+            np.testing.assert_allclose(changed, np.clip(linear, low, high), atol=1e-9)
+            assert 1 - contrast - 1e-9 <= factor <= 1 + contrast + 1e-9
+            assert abs(offset) <= largest_offset
+        else:
+            # (Nearly) every pixel clipped to one end: some allowed map must
+            # reach past that end for all the clipped pixels.
+            clipped = ~inside
+            at_top = changed[clipped] == high
+            assert at_top.all() or not at_top.any()
+            if at_top.all():
+                lowest = mean + (1 - contrast) * centred[clipped].min()
+                assert lowest + largest_offset >= high - 1e-9
+            else:
+                highest = mean + (1 - contrast) * centred[clipped].max()
+                assert highest - largest_offset <= low + 1e-9
     again = random_intensity(
         X,
         contrast=contrast,
         brightness=brightness,
-        data_range=(-10, 10),
+        data_range=(low, high),
         random_state=seed,
     )
     np.testing.assert_array_equal(out, again)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -445,6 +445,10 @@ DTYPES += ["float16", "float32", "float64"]
     seed=st.integers(0, 2**32 - 1),
     spread=st.sampled_from([1, 255, 256, 1000]),
     shift=st.sampled_from([0, -1, 0.5]),
+)
+# Found by hypothesis: a label of -1 stored as uint64 reads as 2**64 - 1.
+@example(
+    image_dtype="uint8", label_dtype="uint64", n=3, seed=2, spread=1, shift=-1
 )
 def test_split_contents_fuzz(image_dtype, label_dtype, n, seed, spread, shift):
     """Every split either loads exactly as stored, as uint8 and int64, or is
