@@ -48,6 +48,23 @@ def test_files_written_before_the_state_export_load_and_sample_exactly():
 
 
 @pytest.mark.recorded
+@pytest.mark.parametrize("name", ["unconditional", "conditional"])
+def test_pickles_written_before_the_package_layout_changed_still_load(name, digits):
+    folder = Path(__file__).parent / "data" / "pickles_v0_1"
+    expected = np.load(folder / "expected_samples.npz")
+    model = pickle.loads((folder / f"{name}.pkl").read_bytes())
+    assert isinstance(model, DCGANEstimator)
+    out = model.sample(6, random_state=0)
+    if model.conditional:
+        out, labels = out
+        np.testing.assert_array_equal(labels, expected[f"{name}_labels"])
+    assert_recorded(out, expected[name])
+    y = load_digits().target[:200] if model.conditional else None
+    model.set_params(warm_start=True, epochs=1).fit(digits, y)  # and trains on
+    assert len(model.history_) == 3
+
+
+@pytest.mark.recorded
 def test_an_old_file_continues_training(digits):
     gan = load_model(OLD_FILES / "unconditional.skgan")
     gan.set_params(warm_start=True, epochs=1).fit(digits)
