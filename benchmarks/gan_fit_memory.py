@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import skgan._fitting
+import skgan.gan._fitting
 from skgan import DCGANEstimator
 
 SHAPE = (64, 64, 3)
@@ -55,12 +55,12 @@ def reference_training_images(est, X, memory_format):
 
 def use_reference_path(reference):
     """Train through the reference conversion (True) or skgan's own (False)."""
-    skgan._fitting.training_images = (
+    skgan.gan._fitting.training_images = (
         reference_training_images if reference else NEW_PATH
     )
 
 
-NEW_PATH = skgan._fitting.training_images
+NEW_PATH = skgan.gan._fitting.training_images
 
 
 def proc_status(field):
@@ -144,7 +144,7 @@ def timed_train_gan(*args, **kwargs):
     return outcome
 
 
-TRAIN_GAN = skgan._fitting.train_gan
+TRAIN_GAN = skgan.gan._fitting.train_gan
 
 
 def speed(n, steps, rounds, batch_size):
@@ -156,7 +156,7 @@ def speed(n, steps, rounds, batch_size):
     are what a user waits.
     """
     X = random_images(n, np.uint8)
-    skgan._fitting.train_gan = timed_train_gan
+    skgan.gan._fitting.train_gan = timed_train_gan
     rates = {False: [], True: []}
     for round_ in range(rounds):
         order = (False, True) if round_ % 2 == 0 else (True, False)
@@ -166,7 +166,7 @@ def speed(n, steps, rounds, batch_size):
             wall, cpu = TIMES.pop()
             rates[reference].append((steps / wall, steps / cpu))
     use_reference_path(False)
-    skgan._fitting.train_gan = TRAIN_GAN
+    skgan.gan._fitting.train_gan = TRAIN_GAN
     new, old = np.array(rates[False]), np.array(rates[True])
     return np.median(new, axis=0), np.median(old, axis=0), new / old
 

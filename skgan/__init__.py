@@ -1,9 +1,9 @@
 """skgan: scikit-learn-style generative adversarial networks for small image sets."""
 
-from ._validation import ImageLayout
 from ._version import __version__
 from .gan import DCGANEstimator
 from .nn import DivergenceError
+from .utils._validation import ImageLayout
 
 __all__ = [
     "DCGANEstimator",

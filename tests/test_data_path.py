@@ -11,11 +11,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import skgan._validation as validation
 import skgan.nn.data as nn_data
-from skgan._training_data import validate_images
-from skgan._validation import infer_layout, value_range
+import skgan.utils._validation as validation
+from skgan.gan._training_data import validate_images
 from skgan.nn.data import ScaledImages
+from skgan.utils._validation import infer_layout, value_range
 from tests._recorded import RELATIVE_TOLERANCE, assert_recorded, recorded_deviation
 
 DATA = Path(__file__).parent / "data"

@@ -1,10 +1,15 @@
-"""The shared progress lines (skgan._progress), on a fake clock."""
+"""The shared progress lines (skgan.utils._progress), on a fake clock."""
 
 import io
 
 import pytest
 
-from skgan._progress import ProgressReporter, format_duration, progress_line, track
+from skgan.utils._progress import (
+    ProgressReporter,
+    format_duration,
+    progress_line,
+    track,
+)
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""Array layouts and value ranges (skgan._validation)."""
+"""Array layouts and value ranges (skgan.utils._validation)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from skgan._validation import (
+from skgan.utils._validation import (
     check_image_array,
     check_sample_count,
     infer_image_shape,

@@ -19,9 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from .._progress import ProgressReporter
-from .._validation import precheck_images
 from ..nn.augmentation import parse_policy
+from ..utils._progress import ProgressReporter
+from ..utils._validation import precheck_images
 from ._generators import default_augmentation_estimator, finetune_copy
 from ._selection import draw_selected, near_copy_threshold
 from ._transforms import check_image_shape, describe_added, fill_added

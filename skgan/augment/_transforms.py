@@ -9,14 +9,14 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from .._validation import (
+from ..nn.augmentation import random_affine as _random_affine_tensor
+from ..utils._validation import (
     check_data_range,
     check_image_array,
     infer_image_shape,
     to_nhwc,
     value_range,
 )
-from ..nn.augmentation import random_affine as _random_affine_tensor
 
 __all__ = [
     "check_image_shape",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import warnings
 
-from .._checks import check_int, check_path
 from ..persistence import PersistenceWarning, save_model
+from ..utils._checks import check_int, check_path
 from ._base import Callback
 
 __all__ = ["Checkpoint", "latest_checkpoint"]

@@ -6,9 +6,9 @@ import numbers
 
 import numpy as np
 
-from .._checks import check_int, check_path
-from .._validation import check_sample_count
 from ..plotting._grids import check_data_range, save_image_grid
+from ..utils._checks import check_int, check_path
+from ..utils._validation import check_sample_count
 from ._base import Callback
 
 __all__ = ["SampleSnapshots"]

@@ -16,8 +16,8 @@ import logging
 import os
 import urllib.request
 
-from .._checks import check_path
-from .._files import atomic_write
+from ..utils._checks import check_path
+from ..utils._files import atomic_write
 
 __all__ = ["get_data_home"]
 

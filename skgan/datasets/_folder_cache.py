@@ -19,7 +19,7 @@ import struct
 
 import numpy as np
 
-from .._files import atomic_write
+from ..utils._files import atomic_write
 
 __all__ = [
     "NpyRowWriter",

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from sklearn.utils import Bunch
 
-from .._checks import check_flag, check_path
+from ..utils._checks import check_flag, check_path
 from ._folder_cache import (
     NpyRowWriter,
     cache_key,

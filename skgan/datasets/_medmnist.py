@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
-from .._checks import check_flag
+from ..utils._checks import check_flag
 from ._cache import _download, _verify_cached, get_data_home
 
 __all__ = ["fetch_medmnist"]

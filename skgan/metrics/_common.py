@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from .._validation import check_numeric_values
+from ..utils._validation import check_numeric_values
 
 __all__ = [
     "SmallSampleWarning",

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._device import resolve_device
-from .._progress import ProgressReporter
-from .._validation import (
+from ..utils._device import resolve_device
+from ..utils._progress import ProgressReporter
+from ..utils._validation import (
     check_data_range,
     check_image_array,
     infer_image_shape,

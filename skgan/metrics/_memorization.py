@@ -21,7 +21,7 @@ from scipy.stats import mannwhitneyu
 from sklearn.cluster import KMeans
 from sklearn.utils import Bunch, check_random_state
 
-from .._progress import ProgressReporter
+from ..utils._progress import ProgressReporter
 from ._common import SmallSampleWarning, check_features, check_int, check_same_width
 from ._features import with_extractor
 from ._neighbors import kth_neighbor_sq_distances, nearest_sq_distances

@@ -15,7 +15,7 @@ of the direct formula: duplicates are at distance exactly 0, ties count as insid
 
 import numpy as np
 
-from .._progress import ProgressReporter
+from ..utils._progress import ProgressReporter
 from ._common import check_features, check_int, check_same_width
 from ._features import with_extractor
 

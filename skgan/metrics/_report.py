@@ -7,8 +7,8 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from .._progress import ProgressReporter
-from .._validation import check_image_array, infer_image_shape, to_nhwc
+from ..utils._progress import ProgressReporter
+from ..utils._validation import check_image_array, infer_image_shape, to_nhwc
 from ._common import check_int
 from ._features import with_extractor
 from ._frechet import frechet_distance

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .._files import atomic_write
+from ..utils._files import atomic_write
 
 __all__ = ["find_inception_weights", "load_fid_inception", "inception_cache_dir"]
 
@@ -180,7 +180,7 @@ def load_fid_inception(weights_path=None, *, download=True, device="cpu", verbos
     net : FIDInceptionV3
         In evaluation mode, without gradients.
     """
-    from .._device import resolve_device
+    from ..utils._device import resolve_device
     from ._inception import FIDInceptionV3
 
     path = find_inception_weights(weights_path, download=download, verbose=verbose)

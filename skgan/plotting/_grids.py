@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .._checks import check_int, check_path
-from .._validation import check_image_array, infer_image_shape, to_nhwc
+from ..utils._checks import check_int, check_path
+from ..utils._validation import check_image_array, infer_image_shape, to_nhwc
 
 __all__ = ["make_image_grid", "save_image_grid"]
 

@@ -1,9 +1,9 @@
 """DCGANEstimator: the scikit-learn face of a deep convolutional GAN.
 
 This module owns the parameters, their validation and the public methods. The
-networks are built in :mod:`skgan._build`, trained by :mod:`skgan.nn.fitting`,
+networks are built in :mod:`skgan.gan._build`, trained by :mod:`skgan.nn.fitting`,
 and turned into plain values and tensors (for pickle and model files) by
-:mod:`skgan._estimator_state`.
+:mod:`skgan.gan._estimator_state`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import persistence
+from .. import persistence
+from ..metrics import frechet_inception_distance
+from ..nn.sampling import generate
+from ..utils._validation import check_sample_count
 from ._estimator_state import FittedStateMixin
 from ._fitting import initialize, train
 from ._labels import check_fit_labels, labels_to_sample
 from ._parameters import PARAMETER_CONSTRAINTS, check_compound_parameters
 from ._training_data import validate_images
-from ._validation import check_sample_count
-from .metrics import frechet_inception_distance
-from .nn.sampling import generate
 
 __all__ = ["DCGANEstimator"]
 

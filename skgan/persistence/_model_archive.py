@@ -11,7 +11,7 @@ import json
 import zipfile
 import zlib
 
-from ._files import atomic_write
+from ..utils._files import atomic_write
 
 __all__ = [
     "HEADER",

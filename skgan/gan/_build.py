@@ -12,8 +12,8 @@ import copy
 
 import torch
 
-from .nn import Discriminator, Generator, auto_depth
-from .nn.fitting import GANModules
+from ..nn import Discriminator, Generator, auto_depth
+from ..nn.fitting import GANModules
 
 __all__ = ["build_modules", "check_network_factories"]
 

@@ -1,6 +1,6 @@
 """The tensor member of skgan model files: safetensors, and the torch blob of format 1.
 
-A fitted model's tensors (see :mod:`skgan._estimator_state`) are a mapping of
+A fitted model's tensors (see :mod:`skgan.gan._estimator_state`) are a mapping of
 
 * module state dicts (``{"generator_": {"project.0.weight": tensor, ...}}``),
 * optimizer state dicts (``{"state": {0: {"exp_avg": tensor, ...}},

@@ -14,15 +14,15 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from ..nn import DivergenceError, init_dcgan_weights
+from ..nn.distributed import distributed_context, local_device
+from ..nn.fitting import train_gan
+from ..utils._device import resolve_device
+from ..utils._progress import ProgressReporter
 from ._build import build_modules
-from ._device import resolve_device
 from ._estimator_state import modules_of, set_modules
 from ._labels import encode_labels
-from ._progress import ProgressReporter
 from ._training_data import training_images
-from .nn import DivergenceError, init_dcgan_weights
-from .nn.distributed import distributed_context, local_device
-from .nn.fitting import train_gan
 
 __all__ = ["initialize", "train"]
 
@@ -72,7 +72,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
 
     ``phase`` names the call in the progress lines printed when verbose.
     ``X`` is used as given (never copied whole): each batch is scaled on its
-    own (see :func:`skgan._training_data.training_images`).
+    own (see :func:`skgan.gan._training_data.training_images`).
     """
     progress = training_progress(est, n_epochs, steps, phase)
     steps_done = 0  # by this call, up to the end of the last epoch

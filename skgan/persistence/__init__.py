@@ -73,8 +73,9 @@ import warnings
 
 import torch
 
-from ._checks import check_path
-from ._device import cpu_fallback, resolve_device
+from .._version import __version__
+from ..utils._checks import check_path
+from ..utils._device import cpu_fallback, resolve_device
 from ._json_values import (
     Unsupported,
     decode_state_values,
@@ -97,7 +98,6 @@ from ._saved_params import (
     decode_params,
     encode_params,
 )
-from ._version import __version__
 
 __all__ = [
     "FORMAT_NAME",

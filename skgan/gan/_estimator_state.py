@@ -8,7 +8,7 @@ files and checkpoints all go through :func:`export_state` and
   stays a NumPy array), ready for JSON once the label array is encoded;
 * the tensors are the state dicts of the networks and optimizers and the
   private random state (stored as safetensors in model files, see
-  :mod:`skgan._safetensors_io`).
+  :mod:`skgan.persistence._safetensors_io`).
 
 :func:`import_state` validates everything it is given, since model files may
 come from anywhere, and raises ``ValueError`` (or ``KeyError``/``TypeError``
@@ -23,12 +23,12 @@ import math
 import numpy as np
 import torch
 
-from . import persistence
+from .. import persistence
+from ..nn.fitting import GANModules
+from ..utils._device import cpu_fallback
+from ..utils._validation import ImageLayout
 from ._build import build_modules
-from ._device import cpu_fallback
 from ._parameters import check_compound_parameters
-from ._validation import ImageLayout
-from .nn.fitting import GANModules
 
 __all__ = ["STATE_ATTRIBUTES", "FittedStateMixin", "export_state", "import_state"]
 

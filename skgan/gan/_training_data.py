@@ -2,7 +2,7 @@
 
 Training data is kept as the user gave it (uint8, float, a ``numpy.memmap``
 larger than memory). Validation reads it a block of rows at a time
-(:func:`skgan._validation.value_range`), and training converts one batch at a
+(:func:`skgan.utils._validation.value_range`), and training converts one batch at a
 time (:class:`skgan.nn.data.ScaledImages`), so memory grows with the batch
 size, not with the data.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sklearn.utils.validation import validate_data
 
-from ._validation import infer_layout, precheck_images, value_range
-from .nn.data import ScaledImages
+from ..nn.data import ScaledImages
+from ..utils._validation import infer_layout, precheck_images, value_range
 
 __all__ = ["training_images", "validate_images"]
 

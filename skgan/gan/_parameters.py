@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..nn import LOSSES, parse_policy
+from ..utils._device import resolve_device
 from ._build import check_network_factories
-from ._device import resolve_device
-from .nn import LOSSES, parse_policy
 
 __all__ = ["PARAMETER_CONSTRAINTS", "check_compound_parameters"]
 
