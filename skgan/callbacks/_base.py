@@ -6,7 +6,26 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
-__all__ = ["Callback"]
+__all__ = ["Callback", "StopTraining"]
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training cleanly after the current epoch.
+
+    The estimator runs the remaining callbacks of the epoch, stops, calls the
+    callbacks' ``on_train_end`` and returns from ``fit`` (or ``partial_fit``)
+    normally, keeping every epoch completed so far. The message is printed
+    when the estimator is verbose. :class:`QualityTracker` raises it for early
+    stopping; a callback of your own may raise it too.
+
+    Examples
+    --------
+    >>> from skgan.callbacks import StopTraining
+    >>> def stop_when_d_wins(estimator, record):
+    ...     if record["d_fake_accuracy"] > 0.99:
+    ...         raise StopTraining("the discriminator wins: stopped")
+    >>> # DCGANEstimator(callbacks=[stop_when_d_wins]).fit(X)
+    """
 
 
 class Callback(ABC):
@@ -20,6 +39,12 @@ class Callback(ABC):
     ``isinstance(obj, Callback)``, and reads the epoch number with
     :meth:`epoch_of`, which refuses anything that is not an epoch's record
     with a clear message.
+
+    Two optional hooks frame each call to ``fit`` and ``partial_fit``:
+    :meth:`on_train_begin` (before the first epoch, e.g. to refuse an estimator
+    the callback cannot work with) and :meth:`on_train_end` (after the last,
+    e.g. to restore weights or close a file). The estimator calls them on
+    any callback that has them, subclass or not.
 
     Subclasses implement ``__call__(estimator, record)``; a subclass without
     it cannot be created (``TypeError``), so a missing method is caught when
@@ -83,6 +108,39 @@ class Callback(ABC):
         -------
         result : object
             Anything; the estimator ignores it.
+        """
+
+    def on_train_begin(self, estimator, plan):  # noqa: B027 - an optional hook
+        """Prepare for a call to ``fit`` or ``partial_fit``; check the estimator.
+
+        Called once per call, after the estimator's parameters and data are
+        validated and its networks exist, before the first epoch. Raise a
+        ``ValueError`` or ``TypeError`` here to refuse an estimator the
+        callback cannot work with before any training. Does nothing by default.
+
+        Parameters
+        ----------
+        estimator : DCGANEstimator
+            The estimator about to train (``history_`` holds the epochs of
+            earlier calls when training continues).
+        plan : dict
+            ``"phase"`` (``"fit"`` or ``"partial_fit"``), ``"epochs"`` (epochs
+            to run, or None when ``"steps"`` is set) and ``"steps"`` (updates to
+            run, or None).
+        """
+
+    def on_train_end(self, estimator, outcome):  # noqa: B027 - an optional hook
+        """Finish a call to ``fit`` or ``partial_fit``. Does nothing by default.
+
+        Parameters
+        ----------
+        estimator : DCGANEstimator
+            The estimator, with every completed epoch in ``history_``.
+        outcome : str
+            How training ended: ``"done"``, ``"out_of_time"`` (``max_time``),
+            ``"stopped"`` (a callback raised :class:`StopTraining`),
+            ``"diverged"``, ``"interrupted"`` (Ctrl-C), or ``"error"`` (an
+            exception is propagating out of ``fit``).
         """
 
     def epoch_of(self, record):
