@@ -20,10 +20,10 @@ from ._estimator_state import modules_of, set_modules
 from ._labels import encode_labels
 from ._progress import ProgressReporter
 from ._training_data import training_images
-from .callbacks import StopTraining
 from .nn import DivergenceError, init_dcgan_weights
 from .nn.distributed import distributed_context, local_device
 from .nn.fitting import TrainingOutcome, train_gan
+from .nn.training import StopTraining
 
 __all__ = ["initialize", "train"]
 

@@ -6,26 +6,9 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
+from ..nn.training import StopTraining
+
 __all__ = ["Callback", "StopTraining"]
-
-
-class StopTraining(Exception):
-    """Raised by a callback to end training cleanly after the current epoch.
-
-    The estimator runs the remaining callbacks of the epoch, stops, calls the
-    callbacks' ``on_train_end`` and returns from ``fit`` (or ``partial_fit``)
-    normally, keeping every epoch completed so far. The message is printed
-    when the estimator is verbose. :class:`QualityTracker` raises it for early
-    stopping; a callback of your own may raise it too.
-
-    Examples
-    --------
-    >>> from skgan.callbacks import StopTraining
-    >>> def stop_when_d_wins(estimator, record):
-    ...     if record["d_fake_accuracy"] > 0.99:
-    ...         raise StopTraining("the discriminator wins: stopped")
-    >>> # DCGANEstimator(callbacks=[stop_when_d_wins]).fit(X)
-    """
 
 
 class Callback(ABC):
