@@ -36,6 +36,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 from scipy import sparse
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 
 from skgan import DivergenceError, SyntheticAugmenter, datasets
 from skgan.callbacks import Checkpoint
@@ -365,6 +366,8 @@ ESTIMATOR_ROWS = [
     # other parameters
     Row("invalid parameter callbacks=[3]", "fit", TypeError, "callbacks",
         lambda c: tiny_gan(callbacks=[3]).fit(X)),
+    Row("unfitted transformer feature_extractor (clone unfits)", "fit", ValueError,
+        "FrozenEstimator", lambda c: fresh(feature_extractor=PCA(2)).fit(X)),
     Row("invalid parameter discriminator_width=True", "fit", TypeError,
         "discriminator_width", lambda c: fresh(discriminator_width=True).fit(X)),
     Row("invalid parameter generator_width=True", "fit", TypeError,

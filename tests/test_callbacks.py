@@ -102,7 +102,11 @@ def test_callback_is_an_abstract_base_class():
     assert set(callbacks.__all__) == {
         "Callback",
         "Checkpoint",
+        "ProgressBar",
+        "QualityTracker",
         "SampleSnapshots",
+        "StopTraining",
+        "TensorBoard",
         "latest_checkpoint",
     }
 

@@ -13,7 +13,8 @@ ROOT = Path(skgan.__file__).parent
 FLOORS = [
     ["augment"],
     ["gan"],
-    ["callbacks", "metrics", "datasets"],
+    ["callbacks"],
+    ["metrics", "datasets"],
     ["plotting", "persistence", "nn"],
     ["utils", "_version"],
 ]

@@ -18,7 +18,14 @@ calls each of them, in the order of the list, as::
   ``steps``). Read it, do not change it: it is the dict kept in ``history_``.
 * The return value is ignored. An exception raised by a callback stops
   training and propagates out of ``fit``; the estimator keeps the epochs
-  completed so far.
+  completed so far. :class:`StopTraining` is the exception: it ends training
+  cleanly once the epoch's other callbacks have run, and ``fit`` returns.
+* A callback may add its own keys to ``record`` (:class:`QualityTracker`
+  adds its score); callbacks later in the list see them.
+* Before the first epoch and after the last of each call to ``fit`` or
+  ``partial_fit``, the estimator calls ``callback.on_train_begin(estimator,
+  plan)`` and ``callback.on_train_end(estimator, outcome)`` on the callbacks
+  that have these methods (see :class:`Callback`).
 * Under data-parallel training (``distributed``), callbacks run only on
   rank 0, the process that keeps ``history_``.
 * Callbacks are code, so :func:`~skgan.persistence.save_model` does not store
@@ -48,10 +55,34 @@ same ``random_state``.
 
 :class:`SampleSnapshots` saves a PNG grid of images generated from the same
 noise every few epochs, to watch the model learn.
+
+:class:`QualityTracker` scores the generator on held-out images every few
+epochs (FID by default), records the score in ``history_``, restores the best
+generator at the end and can stop early::
+
+    tracker = QualityTracker(X_val, metric="fid", every=2, patience=5)
+    gan = DCGANEstimator(epochs=100, callbacks=[tracker]).fit(X_train)
+    tracker.best_epoch_, gan.history_[-1]["val_fid_best"]
+
+:class:`TensorBoard` logs the losses, accuracies, tracked scores and sample
+grids for ``tensorboard --logdir``; :class:`ProgressBar` shows a tqdm bar
+(in notebooks too) instead of the progress lines of ``verbose=1``.
 """
 
-from ._base import Callback
+from ._base import Callback, StopTraining
 from ._checkpoint import Checkpoint, latest_checkpoint
+from ._progress_bar import ProgressBar
 from ._snapshots import SampleSnapshots
+from ._tensorboard import TensorBoard
+from ._tracking import QualityTracker
 
-__all__ = ["Callback", "Checkpoint", "SampleSnapshots", "latest_checkpoint"]
+__all__ = [
+    "Callback",
+    "Checkpoint",
+    "ProgressBar",
+    "QualityTracker",
+    "SampleSnapshots",
+    "StopTraining",
+    "TensorBoard",
+    "latest_checkpoint",
+]

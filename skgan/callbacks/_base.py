@@ -6,7 +6,9 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
-__all__ = ["Callback"]
+from ..nn.training import StopTraining
+
+__all__ = ["Callback", "StopTraining"]
 
 
 class Callback(ABC):
@@ -20,6 +22,12 @@ class Callback(ABC):
     ``isinstance(obj, Callback)``, and reads the epoch number with
     :meth:`epoch_of`, which refuses anything that is not an epoch's record
     with a clear message.
+
+    Two optional hooks frame each call to ``fit`` and ``partial_fit``:
+    :meth:`on_train_begin` (before the first epoch, e.g. to refuse an estimator
+    the callback cannot work with) and :meth:`on_train_end` (after the last,
+    e.g. to restore weights or close a file). The estimator calls them on
+    any callback that has them, subclass or not.
 
     Subclasses implement ``__call__(estimator, record)``; a subclass without
     it cannot be created (``TypeError``), so a missing method is caught when
@@ -83,6 +91,39 @@ class Callback(ABC):
         -------
         result : object
             Anything; the estimator ignores it.
+        """
+
+    def on_train_begin(self, estimator, plan):  # noqa: B027 - an optional hook
+        """Prepare for a call to ``fit`` or ``partial_fit``; check the estimator.
+
+        Called once per call, after the estimator's parameters and data are
+        validated and its networks exist, before the first epoch. Raise a
+        ``ValueError`` or ``TypeError`` here to refuse an estimator the
+        callback cannot work with before any training. Does nothing by default.
+
+        Parameters
+        ----------
+        estimator : DCGANEstimator
+            The estimator about to train (``history_`` holds the epochs of
+            earlier calls when training continues).
+        plan : dict
+            ``"phase"`` (``"fit"`` or ``"partial_fit"``), ``"epochs"`` (epochs
+            to run, or None when ``"steps"`` is set) and ``"steps"`` (updates to
+            run, or None).
+        """
+
+    def on_train_end(self, estimator, outcome):  # noqa: B027 - an optional hook
+        """Finish a call to ``fit`` or ``partial_fit``. Does nothing by default.
+
+        Parameters
+        ----------
+        estimator : DCGANEstimator
+            The estimator, with every completed epoch in ``history_``.
+        outcome : str
+            How training ended: ``"done"``, ``"out_of_time"`` (``max_time``),
+            ``"stopped"`` (a callback raised :class:`StopTraining`),
+            ``"diverged"``, ``"interrupted"`` (Ctrl-C), or ``"error"`` (an
+            exception is propagating out of ``fit``).
         """
 
     def epoch_of(self, record):

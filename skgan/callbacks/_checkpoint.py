@@ -82,6 +82,12 @@ class Checkpoint(Callback):
     keep_last : int, default=None
         Keep only this many newest checkpoint files in ``directory`` (older
         ones are deleted after each save); None keeps them all.
+    monitor : str, default=None
+        Save only on epochs whose record holds True under this key (and whose
+        number is a multiple of ``every``), e.g. ``"val_fid_best"``, written by
+        a :class:`QualityTracker` placed before the checkpoint in
+        ``callbacks``: with ``keep_last=1`` the folder then holds the best
+        model so far. None saves regardless.
 
     See Also
     --------
@@ -107,16 +113,22 @@ class Checkpoint(Callback):
     # whoever resumes passes a new one (see Callback.drop_when_saved).
     drop_when_saved = True
 
-    def __init__(self, directory, *, every=1, keep_last=None):
+    def __init__(self, directory, *, every=1, keep_last=None, monitor=None):
         self.directory = check_path(directory, "directory")
         self.every = check_int(every, "every")
         self.keep_last = check_int(keep_last, "keep_last", allow_none=True)
+        if monitor is not None and not isinstance(monitor, str):
+            raise TypeError(
+                f"monitor must be a key of the epoch records or None, got {monitor!r}."
+            )
+        self.monitor = monitor
         self._warned = False
 
     def __repr__(self):
         return (
             f"Checkpoint({str(self.directory)!r}, every={self.every}, "
-            f"keep_last={self.keep_last})"
+            f"keep_last={self.keep_last}"
+            + (f", monitor={self.monitor!r})" if self.monitor else ")")
         )
 
     def path_for(self, epoch):
@@ -135,7 +147,7 @@ class Checkpoint(Callback):
         return self.directory / f"checkpoint_{int(epoch):04d}.skgan"
 
     def __call__(self, estimator, record):
-        """Save ``estimator`` if ``record["epoch"]`` is a multiple of ``every``.
+        """Save ``estimator`` if the epoch is a multiple of ``every`` (and ``monitor``).
 
         Parameters
         ----------
@@ -147,6 +159,16 @@ class Checkpoint(Callback):
         epoch = self.epoch_of(record)
         if epoch % self.every:
             return
+        if self.monitor is not None:
+            if self.monitor not in record:
+                raise ValueError(
+                    f"Checkpoint(monitor={self.monitor!r}): the record of epoch "
+                    f"{epoch} has no {self.monitor!r} key. Place the callback that "
+                    "writes it (e.g. a QualityTracker) before the Checkpoint in "
+                    "callbacks."
+                )
+            if not record[self.monitor]:
+                return
         self.directory.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             if self._warned:  # say once per run what is not saved, not per epoch

@@ -16,7 +16,8 @@ from sklearn.utils import check_random_state
 
 from ..nn import DivergenceError, init_dcgan_weights
 from ..nn.distributed import distributed_context, local_device
-from ..nn.fitting import train_gan
+from ..nn.fitting import TrainingOutcome, train_gan
+from ..nn.training import StopTraining
 from ..utils._device import resolve_device
 from ..utils._progress import ProgressReporter
 from ._build import build_modules
@@ -118,10 +119,18 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
                 detail=lambda: epoch_summary(record),
                 force=est.verbose >= 2,
             )
+            stop = None
             for callback in est.callbacks or ():
-                callback(est, record)
+                try:
+                    callback(est, record)
+                except StopTraining as exc:  # the epoch's other callbacks run
+                    stop = stop or exc
+            if stop is not None:
+                raise stop
 
-    outcome = train_gan(
+    plan = {"phase": phase, "epochs": None if steps else n_epochs, "steps": steps}
+    call_hooks(est, "on_train_begin", plan)
+    outcome = with_end_hooks(est, train_gan)(
         modules,
         data,
         labels=labels,
@@ -147,7 +156,39 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
     )
     set_modules(est, modules)
     est._rng_state, est._ema_updates = outcome.rng_state, outcome.ema_updates
-    report(est, outcome)
+    try:
+        report(est, outcome)
+    finally:
+        call_hooks(est, "on_train_end", outcome.stopped)
+
+
+def call_hooks(est, name, argument):
+    """Call ``callback.<name>(est, argument)`` on the callbacks that have it."""
+    for callback in est.callbacks or ():
+        hook = getattr(callback, name, None)
+        if callable(hook):
+            hook(est, argument)
+
+
+def with_end_hooks(est, run):
+    """``run``, turning :class:`StopTraining` into the outcome ``"stopped"``.
+
+    Any other exception first calls the callbacks' ``on_train_end`` with
+    ``"error"`` (closing their files, bars), then propagates.
+    """
+
+    def wrapper(*args, **kwargs):
+        try:
+            return run(*args, **kwargs)
+        except StopTraining as stop:  # after an epoch completed and recorded
+            return TrainingOutcome(
+                "stopped", str(stop), est._rng_state, est._ema_updates
+            )
+        except BaseException:
+            call_hooks(est, "on_train_end", "error")
+            raise
+
+    return wrapper
 
 
 def report(est, outcome):
@@ -155,6 +196,8 @@ def report(est, outcome):
     epochs = len(est.history_)
     if outcome.stopped == "out_of_time" and est.verbose:
         print(f"max_time={est.max_time}s reached; training stopped.")
+    elif outcome.stopped == "stopped" and est.verbose:
+        print(outcome.message or f"A callback stopped training after epoch {epochs}.")
     elif outcome.stopped == "diverged":
         if est.on_divergence == "raise":
             raise DivergenceError(

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..metrics._features import check_fitted_transformer
 from ..nn import LOSSES, parse_policy
 from ..utils._device import resolve_device
 from ._build import check_network_factories
@@ -92,6 +93,13 @@ def check_compound_parameters(est):
                 f"record); callbacks[{index}] is {callback!r}."
             )
     check_network_factories(est)
+    extractor = est.feature_extractor
+    if (
+        hasattr(extractor, "transform")
+        and hasattr(extractor, "fit")
+        and not isinstance(extractor, torch.nn.Module)
+    ):  # refused now, not by score after training (NaN in GridSearchCV)
+        check_fitted_transformer(extractor)
     betas = tuple(est.betas)
     if len(betas) != 2 or not all(isinstance(b, Real) and 0 <= b < 1 for b in betas):
         raise ValueError(

@@ -38,7 +38,7 @@ from ..utils._validation import (
 from ._common import check_features, check_int, fill_doc
 from ._inception import FIDInceptionV3
 
-__all__ = ["extract_features"]
+__all__ = ["check_fitted_transformer", "extract_features"]
 
 _RANGE_RTOL = 1e-5
 
@@ -55,6 +55,29 @@ class _Images:
 
     def __len__(self):
         return self.X.shape[0]
+
+
+def check_fitted_transformer(transformer, name="feature_extractor"):
+    """Refuse an unfitted scikit-learn transformer, naming ``FrozenEstimator``.
+
+    ``clone`` (run by ``GridSearchCV``, ``cross_val_score``, ...) copies the
+    parameters of an estimator unfitted, a transformer passed as its
+    ``feature_extractor`` included; ``FrozenEstimator`` keeps it fitted.
+    """
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(transformer)
+    except NotFittedError:
+        kind = type(transformer).__name__
+        raise NotFittedError(
+            f"{name} is a {kind} that is not fitted; it must be fitted before "
+            f"use. Fit it once and wrap it in sklearn.frozen.FrozenEstimator: "
+            f"{name}=FrozenEstimator({kind}(...).fit(X_features)). Without the "
+            "wrapper, clone (used by GridSearchCV, cross_val_score and "
+            "SyntheticAugmenter) returns it unfitted."
+        ) from None
 
 
 def _resolve_extractor(feature_extractor):
@@ -75,9 +98,7 @@ def _resolve_extractor(feature_extractor):
     if isinstance(fe, torch.nn.Module):
         return "module", fe
     if hasattr(fe, "transform") and hasattr(fe, "fit"):
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(fe)
+        check_fitted_transformer(fe)
         return "transformer", fe
     if callable(fe):
         return "callable", fe

@@ -12,11 +12,31 @@ from torch import nn
 from .augmentation import diff_augment
 from .losses import discriminator_loss, fake_loss, generator_loss, real_loss
 
-__all__ = ["AdversarialTrainer", "DivergenceError", "isolated_rng"]
+__all__ = ["AdversarialTrainer", "DivergenceError", "StopTraining", "isolated_rng"]
 
 
 class DivergenceError(RuntimeError):
     """Raised when a loss becomes NaN or infinite during training."""
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training cleanly after the current epoch.
+
+    Exported as ``skgan.callbacks.StopTraining``. The estimator runs the
+    remaining callbacks of the epoch, stops, calls the callbacks'
+    ``on_train_end`` and returns from ``fit`` (or ``partial_fit``)
+    normally, keeping every epoch completed so far. The message is printed
+    when the estimator is verbose. ``skgan.callbacks.QualityTracker`` raises
+    it for early stopping; a callback of your own may raise it too.
+
+    Examples
+    --------
+    >>> from skgan.callbacks import StopTraining
+    >>> def stop_when_d_wins(estimator, record):
+    ...     if record["d_fake_accuracy"] > 0.99:
+    ...         raise StopTraining("the discriminator wins: stopped")
+    >>> # DCGANEstimator(callbacks=[stop_when_d_wins]).fit(X)
+    """
 
 
 @contextmanager

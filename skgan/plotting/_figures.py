@@ -180,8 +180,8 @@ def _series(records, key):
     return np.asarray(values)
 
 
-def plot_history(history_or_estimator, *, figsize=None):
-    """Plot training curves: D/G losses and D accuracies per epoch.
+def plot_history(history_or_estimator, *, scores=None, figsize=None):
+    """Plot training curves: D/G losses, D accuracies and tracked scores per epoch.
 
     Parameters
     ----------
@@ -191,14 +191,20 @@ def plot_history(history_or_estimator, *, figsize=None):
         it is missing), ``"d_loss"``, ``"g_loss"``, ``"d_real_accuracy"`` and
         ``"d_fake_accuracy"``. Other keys are ignored; missing values are
         drawn as gaps. A pandas DataFrame with these columns works too.
+    scores : str or list of str, default=None
+        History keys of scores to draw in a panel of their own, such as
+        ``"val_fid"`` written by :class:`skgan.callbacks.QualityTracker`;
+        epochs without a value are skipped. Each key must be present in at
+        least one epoch.
     figsize : (float, float), default=None
-        Figure size in inches; default ``(10, 4)`` for both panels.
+        Figure size in inches; default 5 by 4 inches per panel.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
         One panel for the losses and one for the accuracies (with the 0.5
-        chance level); a panel is left out when none of its keys are present.
+        chance level), then one for ``scores``; a panel is left out when none
+        of its keys are present.
 
     Examples
     --------
@@ -219,6 +225,21 @@ def plot_history(history_or_estimator, *, figsize=None):
         lines = [(label, y) for label, y in lines if np.isfinite(y).any()]
         if lines:
             panels.append((ylabel, lines))
+    if isinstance(scores, str):
+        scores = [scores]
+    if scores is not None:
+        if not all(isinstance(key, str) for key in scores) or not scores:
+            raise TypeError(
+                f"scores must be a history key or a list of them, got {scores!r}."
+            )
+        lines = [(key, _series(records, key)) for key in scores]
+        missing = [key for key, y in lines if not np.isfinite(y).any()]
+        if missing:
+            raise ValueError(
+                f"The history has no value for {', '.join(map(repr, missing))}; "
+                "pass the keys a callback wrote, e.g. a QualityTracker's key."
+            )
+        panels.append(("score", lines))
     if not panels:
         raise ValueError(
             "The history holds none of the keys plot_history draws: "
@@ -232,6 +253,10 @@ def plot_history(history_or_estimator, *, figsize=None):
     marker = "o" if len(records) <= 30 else None
     for ax, (ylabel, lines) in zip(axes[0], panels):
         for label, y in lines:
+            if ylabel == "score":  # evaluated epochs only, joined
+                kept = np.isfinite(y)
+                ax.plot(epochs[kept], y[kept], marker="o", markersize=3, label=label)
+                continue
             ax.plot(epochs, y, marker=marker, markersize=3, label=label)
         if ylabel == "accuracy":
             ax.axhline(0.5, color="gray", linestyle=":", linewidth=1)
