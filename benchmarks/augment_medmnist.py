@@ -29,7 +29,10 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   the discriminator's first two stages frozen while fine-tuning), ``pc``
   (one GAN on the scarce class alone) and ``cond`` (one conditional GAN);
   ``pc`` and ``cond`` train for as many updates as ``ft`` does in all
-  (pre-training plus fine-tuning);
+  (pre-training plus fine-tuning); ``var`` (``mode="variation"``: one
+  image-conditional VariationGAN trained on pairs within every class, its
+  variants of the scarce class's real images added) trains
+  :func:`default_variation_estimator` (600 updates, or ``--steps``);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
   (finetune_steps), ``da`` (finetune_augment, policies joined by ``+``,
@@ -92,6 +95,7 @@ from sklearn.metrics import balanced_accuracy_score, recall_score
 from skgan import SyntheticAugmenter
 from skgan.augment import (
     default_augmentation_estimator,
+    default_variation_estimator,
     random_affine,
     random_intensity,
 )
@@ -107,7 +111,7 @@ DATASETS = {
     "breast": "breastmnist.npz",
     "retina": "retinamnist.npz",
 }
-GAN_KEYS = {"ft", "ftfreeze", "pc", "cond"}
+GAN_KEYS = {"ft", "ftfreeze", "pc", "cond", "var"}
 BASELINES = {"none", "ros", "smote", "affine", "affine+intensity", "real"}
 PARAMS = {
     "aug": "added_augmentation",
@@ -289,6 +293,14 @@ STEPS = None  # --steps: a quick check with another GAN budget
 
 
 def augmenter(key, params, seed):
+    if key == "var":
+        estimator = default_variation_estimator()
+        if STEPS is not None:
+            estimator.set_params(steps=STEPS)
+        params = {"synthetic_share": 0.5, **params}
+        return SyntheticAugmenter(
+            estimator=estimator, mode="variation", random_state=seed, **params
+        )
     estimator = default_augmentation_estimator()
     if STEPS is not None:
         estimator.set_params(steps=STEPS)

@@ -1,7 +1,7 @@
 """skgan: scikit-learn-style generative adversarial networks for small image sets."""
 
 from ._version import __version__
-from .gan import DCGANEstimator
+from .gan import DCGANEstimator, VariationGAN
 from .nn import DivergenceError
 from .utils._validation import ImageLayout
 
@@ -10,6 +10,7 @@ __all__ = [
     "DivergenceError",
     "ImageLayout",
     "SyntheticAugmenter",
+    "VariationGAN",
     "__version__",
 ]
 

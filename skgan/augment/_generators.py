@@ -1,13 +1,26 @@
-"""The generators SyntheticAugmenter trains: its default GAN and fine-tuned copies."""
+"""The generators SyntheticAugmenter trains: its default GANs, fine-tuned
+copies, and variants of real images (``mode="variation"``)."""
 
 from __future__ import annotations
 
 import copy
+import math
 
-from ..gan import DCGANEstimator
-from ._selection import freeze_discriminator_stages
+import numpy as np
 
-__all__ = ["default_augmentation_estimator", "finetune_copy"]
+from ..gan import DCGANEstimator, VariationGAN
+from ._selection import (
+    freeze_discriminator_stages,
+    nearest_distances,
+    select_candidates,
+)
+
+__all__ = [
+    "default_augmentation_estimator",
+    "default_variation_estimator",
+    "draw_variations",
+    "finetune_copy",
+]
 
 
 def default_augmentation_estimator():
@@ -33,6 +46,30 @@ def default_augmentation_estimator():
         spectral_norm=True,
         discriminator_batch_norm=True,
         augment=None,
+        ema_decay=0.999,
+    )
+
+
+def default_variation_estimator():
+    """The :class:`VariationGAN` that ``SyntheticAugmenter(mode="variation")``
+    uses when given none.
+
+    Its default architecture (hinge loss, spectral and batch normalisation
+    in the pair discriminator, a moving average of the generator, widths of
+    16, noise of length 32) trained for a fixed number of updates, 600,
+    whatever the number of images: on every class at once, pairs drawn
+    within each class. The settings are spelled out so that later changes
+    to :class:`VariationGAN`'s defaults do not change the augmenter.
+    """
+    return VariationGAN(
+        noise_dim=32,
+        steps=600,
+        batch_size=32,
+        loss="hinge",
+        generator_width=16,
+        discriminator_width=16,
+        spectral_norm=True,
+        discriminator_batch_norm=True,
         ema_decay=0.999,
     )
 
@@ -74,3 +111,59 @@ def finetune_copy(
     model.fit(X_class)
     model.discriminator_.requires_grad_(True)
     return model
+
+
+def check_variation_estimator(estimator):
+    """Refuse, before any work, an estimator that cannot make variants."""
+    if not isinstance(estimator, VariationGAN):
+        raise TypeError(
+            'mode="variation" makes variants of real images with a VariationGAN; '
+            f"got estimator={type(estimator).__name__}. Pass "
+            "estimator=VariationGAN(...) or None (the default one), or choose "
+            "another mode for a DCGANEstimator."
+        )
+
+
+def draw_variations(
+    model, X_class, n, rng, *, reference, threshold, candidate_factor, max_rounds
+):
+    """Up to ``n`` variants of a class's real images, chosen from rounds of
+    candidates.
+
+    Each round makes ``candidate_factor * n`` candidates, each a variant of
+    one of ``X_class`` (every image in turn, from a random start, so that
+    each gets about as many), drops those nearer than ``threshold`` to a
+    ``reference`` row (flattened training images of the class, including
+    each candidate's own source; no guard when ``threshold`` is None) and
+    keeps those whose (source, variant) pairs the discriminator scores as
+    most real (all in order when ``candidate_factor`` is 1), until ``n`` are
+    kept or ``max_rounds`` rounds have run. Each round draws its seeds from
+    ``rng``.
+    """
+    n_candidates = max(n, math.ceil(candidate_factor * n))
+    kept, n_kept = [], 0
+    for _ in range(max_rounds):
+        order = rng.permutation(len(X_class))
+        sources = X_class[np.resize(order, n_candidates)]
+        seed = rng.randint(np.iinfo(np.int32).max)
+        candidates = model.sample(sources, random_state=seed)
+        distances = None
+        if threshold is not None:
+            distances = nearest_distances(
+                reference, candidates.reshape(len(candidates), -1)
+            )
+        scores = None
+        if candidate_factor > 1:
+            scores = model.realism(sources, candidates)
+        index = select_candidates(
+            candidates,
+            n - n_kept,
+            scores=scores,
+            distances=distances,
+            threshold=threshold,
+        )
+        kept.append(candidates[index])
+        n_kept += len(index)
+        if n_kept >= n:
+            break
+    return np.concatenate(kept)

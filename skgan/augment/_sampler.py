@@ -22,7 +22,13 @@ from sklearn.utils.validation import validate_data
 from ..nn.augmentation import parse_policy
 from ..utils._progress import ProgressReporter
 from ..utils._validation import precheck_images
-from ._generators import default_augmentation_estimator, finetune_copy
+from ._generators import (
+    check_variation_estimator,
+    default_augmentation_estimator,
+    default_variation_estimator,
+    draw_variations,
+    finetune_copy,
+)
 from ._selection import draw_selected, near_copy_threshold
 from ._transforms import check_image_shape, describe_added, fill_added
 
@@ -187,7 +193,7 @@ class SyntheticAugmenter(BaseOverSampler):
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
         "estimator": [HasMethods(["fit", "sample"]), None],
-        "mode": [StrOptions({"finetune", "per_class", "conditional"})],
+        "mode": [StrOptions({"finetune", "per_class", "conditional", "variation"})],
         "finetune_steps": [Interval(Integral, 1, None, closed="left"), None],
         "finetune_augment": [str, None],
         "freeze_discriminator": [Interval(Integral, 0, None, closed="left")],
@@ -269,9 +275,11 @@ class SyntheticAugmenter(BaseOverSampler):
         """A reporter of the phases of one fit (see ``verbose``)."""
         n_train = 0
         if n_generated_classes:
-            n_train = {"conditional": 1, "per_class": n_generated_classes}.get(
-                self.mode, 1 + n_generated_classes
-            )
+            n_train = {
+                "conditional": 1,
+                "variation": 1,
+                "per_class": n_generated_classes,
+            }.get(self.mode, 1 + n_generated_classes)
         total = n_train + n_generated_classes + int(resample)
         return ProgressReporter(
             "SyntheticAugmenter", max(total, 1), verbose=self.verbose, unit="phases"
@@ -383,11 +391,12 @@ class SyntheticAugmenter(BaseOverSampler):
     # ----------------------------------------------------------------- models
 
     def _template(self):
-        template = clone(
-            default_augmentation_estimator()
-            if self.estimator is None
-            else self.estimator
-        )
+        default = default_augmentation_estimator
+        if self.mode == "variation":
+            default = default_variation_estimator
+        template = clone(default() if self.estimator is None else self.estimator)
+        if self.mode == "variation":
+            check_variation_estimator(template)
         if self.verbose >= 2 and "verbose" in template.get_params():
             template.set_params(verbose=max(1, template.get_params()["verbose"]))
         return template
@@ -403,6 +412,11 @@ class SyntheticAugmenter(BaseOverSampler):
                 progress.update(detail=what)
 
         template = self._template()
+        if self.mode == "variation":
+            model = template.set_params(random_state=rng.randint(_SEED_MAX))
+            self.estimators_[None] = model.fit(X, y)
+            done(f"trained a variation GAN on pairs of all {len(X)} images")
+            return
         if self.mode == "conditional":
             model = template.set_params(
                 conditional=True, warm_start=False, random_state=rng.randint(_SEED_MAX)
@@ -471,6 +485,22 @@ class SyntheticAugmenter(BaseOverSampler):
         if self.near_copy_quantile is not None and len(X_class) >= 2:
             threshold = near_copy_threshold(X_class, self.near_copy_quantile)
         self.near_copy_threshold_[label] = threshold
+        if self.mode == "variation":
+            return self._warn_short(
+                draw_variations(
+                    model,
+                    X_class,
+                    n,
+                    rng,
+                    reference=X_class.reshape(len(X_class), -1),
+                    threshold=threshold,
+                    candidate_factor=self.candidate_factor,
+                    max_rounds=_MAX_ROUNDS,
+                ),
+                label,
+                n,
+                stacklevel + 1,
+            )
         chosen = draw_selected(
             model,
             n,
@@ -481,6 +511,9 @@ class SyntheticAugmenter(BaseOverSampler):
             candidate_factor=self.candidate_factor,
             max_rounds=_MAX_ROUNDS,
         )
+        return self._warn_short(chosen, label, n, stacklevel + 1)
+
+    def _warn_short(self, chosen, label, n, stacklevel):
         if len(chosen) < n:
             warnings.warn(
                 f"Only {len(chosen)} of {n} generated images of class "
