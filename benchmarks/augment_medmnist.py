@@ -32,7 +32,9 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   (pre-training plus fine-tuning); ``var`` (``mode="variation"``: one
   image-conditional VariationGAN trained on pairs within every class, its
   variants of the scarce class's real images added) trains
-  :func:`default_variation_estimator` (600 updates, or ``--steps``);
+  :func:`default_variation_estimator` (600 updates, or ``--steps``),
+  ``varbal`` the same with ``balance_classes=True`` (anchors of the pairs
+  drawn from every class equally often);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
   (finetune_steps), ``da`` (finetune_augment, policies joined by ``+``,
@@ -111,7 +113,7 @@ DATASETS = {
     "breast": "breastmnist.npz",
     "retina": "retinamnist.npz",
 }
-GAN_KEYS = {"ft", "ftfreeze", "pc", "cond", "var"}
+GAN_KEYS = {"ft", "ftfreeze", "pc", "cond", "var", "varbal"}
 BASELINES = {"none", "ros", "smote", "affine", "affine+intensity", "real"}
 PARAMS = {
     "aug": "added_augmentation",
@@ -293,8 +295,9 @@ STEPS = None  # --steps: a quick check with another GAN budget
 
 
 def augmenter(key, params, seed):
-    if key == "var":
+    if key in ("var", "varbal"):
         estimator = default_variation_estimator()
+        estimator.set_params(balance_classes=key == "varbal")
         if STEPS is not None:
             estimator.set_params(steps=STEPS)
         params = {"synthetic_share": 0.5, **params}

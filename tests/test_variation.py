@@ -83,6 +83,32 @@ def test_pair_sampler_partners_share_the_class_and_are_other_images(n_per_class)
         assert seen == same
 
 
+def test_balanced_epochs_draw_every_class_equally_often():
+    labels = np.repeat([0, 1, 2], [2, 10, 88])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        uniform = PairSampler(torch.from_numpy(labels)).epoch_order()
+        balanced = PairSampler(torch.from_numpy(labels), balanced=True)
+        drawn = torch.cat([balanced.epoch_order() for _ in range(60)]).numpy()
+    assert sorted(uniform.tolist()) == list(range(100))
+    shares = np.bincount(labels[drawn], minlength=3) / len(drawn)
+    # 6,000 draws: each share within 3 standard errors of 1/3.
+    np.testing.assert_allclose(shares, 1 / 3, atol=3 * np.sqrt(2 / 9 / 6000))
+
+
+def test_balance_classes_changes_training_only_by_the_anchors(digits):
+    X, y = digits
+    a = tiny_variation(balance_classes=True).fit(X, y)
+    b = tiny_variation(balance_classes=True).fit(X, y)
+    c = tiny_variation().fit(X, y)
+    np.testing.assert_array_equal(
+        a.sample(X[:5], random_state=0), b.sample(X[:5], random_state=0)
+    )
+    assert not np.array_equal(
+        a.sample(X[:5], random_state=0), c.sample(X[:5], random_state=0)
+    )
+
+
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 28, 28), (1, 8, 8), (2, 5, 7)])
 @pytest.mark.parametrize("depth", [0, 1, 2])
 def test_generator_returns_images_of_the_source_shape(shape, depth):

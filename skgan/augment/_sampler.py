@@ -70,18 +70,28 @@ class SyntheticAugmenter(BaseOverSampler):
     ----------
     {sampling_strategy}
 
-    estimator : DCGANEstimator, default=None
+    estimator : DCGANEstimator or VariationGAN, default=None
         The generative model, cloned for every fit (never modified). None uses
-        :func:`default_augmentation_estimator`. Its ``conditional`` and
-        ``warm_start`` parameters are set according to ``mode``.
+        :func:`default_augmentation_estimator`, or with ``mode="variation"``
+        :func:`default_variation_estimator`. A DCGANEstimator's
+        ``conditional`` and ``warm_start`` parameters are set according to
+        ``mode``; ``mode="variation"`` needs a :class:`VariationGAN`.
 
-    mode : {{"finetune", "per_class", "conditional"}}, default="finetune"
+    mode : {{"finetune", "per_class", "conditional", "variation"}}, \
+            default="finetune"
         How the rare classes borrow from the others. ``"finetune"`` trains
         one GAN on all images, then a copy of it on each class that needs
         new images for ``finetune_steps`` more updates, so a rare class starts
         from what the common ones taught. ``"per_class"`` trains a GAN on
         each such class alone. ``"conditional"`` trains one class-conditional
-        GAN on all images.
+        GAN on all images. ``"variation"`` trains one :class:`VariationGAN`
+        (an image-conditional GAN, DAGAN, Antoniou et al. 2017) on pairs of
+        images drawn within every class, so that it learns from the large
+        classes how an image of a class varies, then adds variants of the
+        rare class's own real images: each candidate is a variant of one of
+        them (every image in turn), the near-copy guard measures it against
+        all of them (its own source included), and discriminator rejection
+        scores the (source, variant) pair.
 
     finetune_steps : int, default=None
         Updates of each class's copy in ``mode="finetune"``; ignored by the
@@ -151,8 +161,8 @@ class SyntheticAugmenter(BaseOverSampler):
     sampling_strategy_ : dict
         Number of images to add per class.
     estimators_ : dict
-        The fitted generative models: ``{{None: model}}`` in conditional mode,
-        ``{{label: model}}`` otherwise (in fine-tune mode, each class's
+        The fitted generative models: ``{{None: model}}`` in conditional and
+        variation modes, ``{{label: model}}`` otherwise (in fine-tune mode, each class's
         fine-tuned copy).
     pretrained_estimator_ : DCGANEstimator or None
         In fine-tune mode, the model trained on all images before any copy

@@ -109,6 +109,11 @@ class VariationGAN(BaseEstimator):
     discriminator_batch_norm : bool, default=True
         Batch normalisation after each strided discriminator convolution;
         real and generated pairs are then judged in separate calls.
+    balance_classes : bool, default=False
+        Draw the first image of each pair from every class equally often
+        (with replacement) instead of each image once per epoch, so that a
+        rare class's images are varied as often in training as those of
+        the large classes.
     ema_decay : float or None, default=0.999
         Keep an exponential moving average of the generator's weights, which
         ``sample`` uses. None samples the raw generator.
@@ -194,6 +199,7 @@ class VariationGAN(BaseEstimator):
         "depth": [Interval(Integral, 0, None, closed="left"), None],
         "spectral_norm": ["boolean"],
         "discriminator_batch_norm": ["boolean"],
+        "balance_classes": ["boolean"],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "image_shape": [tuple, list, None],
@@ -227,6 +233,7 @@ class VariationGAN(BaseEstimator):
         depth=None,
         spectral_norm=True,
         discriminator_batch_norm=True,
+        balance_classes=False,
         ema_decay=0.999,
         max_time=None,
         image_shape=None,
@@ -248,6 +255,7 @@ class VariationGAN(BaseEstimator):
         self.depth = depth
         self.spectral_norm = spectral_norm
         self.discriminator_batch_norm = discriminator_batch_norm
+        self.balance_classes = balance_classes
         self.ema_decay = ema_decay
         self.max_time = max_time
         self.image_shape = image_shape
@@ -388,7 +396,9 @@ class VariationGAN(BaseEstimator):
             rng_state = torch.get_rng_state()
         self.history_ = []
         data = training_images(self, X, torch.contiguous_format)
-        pairs = PairSampler(torch.from_numpy(labels))
+        pairs = PairSampler(
+            torch.from_numpy(labels), balanced=bool(self.balance_classes)
+        )
         steps = self.steps
         progress = ProgressReporter(
             "fit",

@@ -215,6 +215,9 @@ class PairSampler:
     ----------
     labels : torch.Tensor of shape (n,)
         Class index of every image (any integers).
+    balanced : bool, default=False
+        Draw the anchors of an epoch class by class, every class equally
+        often (with replacement), instead of each anchor once.
 
     Attributes
     ----------
@@ -223,8 +226,9 @@ class PairSampler:
         training.
     """
 
-    def __init__(self, labels):
+    def __init__(self, labels, *, balanced=False):
         labels = torch.as_tensor(labels).cpu()
+        self.balanced = balanced
         order = torch.argsort(labels, stable=True)
         sorted_labels = labels[order]
         _, counts = torch.unique_consecutive(sorted_labels, return_counts=True)
@@ -239,6 +243,15 @@ class PairSampler:
         self._position = torch.empty_like(order)
         self._position[order] = torch.arange(len(order))
         self.anchors = torch.sort(order[keep]).values
+        self._weights = 1.0 / self._size[self._position[self.anchors]].double()
+
+    def epoch_order(self):
+        """The anchors of one epoch, in the order they are used (draws from
+        torch's global random stream)."""
+        n = len(self.anchors)
+        if self.balanced:
+            return self.anchors[torch.multinomial(self._weights, n, replacement=True)]
+        return self.anchors[torch.randperm(n)]
 
     def partners(self, rows):
         """A uniformly drawn other row of the same class for each of ``rows``
@@ -342,9 +355,8 @@ class VariationTrainer:
         """
         self.generator.train()
         self.discriminator.train()
-        anchors = pairs.anchors
-        n = len(anchors)
-        order = anchors[torch.randperm(n)]
+        order = pairs.epoch_order()
+        n = len(order)
         totals = torch.zeros(4)
         n_steps = n_seen = 0
         completed, out_of_time = True, False
