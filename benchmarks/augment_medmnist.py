@@ -32,9 +32,11 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   (pre-training plus fine-tuning); ``var`` (``mode="variation"``: one
   image-conditional VariationGAN trained on pairs within every class, its
   variants of the scarce class's real images added) trains
-  :func:`default_variation_estimator` (600 updates, or ``--steps``),
-  ``varbal`` the same with ``balance_classes=True`` (anchors of the pairs
-  drawn from every class equally often);
+  :func:`default_variation_estimator` (600 updates, or ``--steps``) with
+  ``balance_classes=False`` (each image once per epoch as the first of a
+  pair, as in the DAGAN paper), ``varbal`` the default one, with
+  ``balance_classes=True`` (first images drawn from every class equally
+  often);
 * params: ``share`` (synthetic_share), ``factor`` (candidate_factor),
   ``guard`` (near_copy_quantile, ``none`` to disable), ``ftsteps``
   (finetune_steps), ``da`` (finetune_augment, policies joined by ``+``,

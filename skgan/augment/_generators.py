@@ -58,8 +58,10 @@ def default_variation_estimator():
     in the pair discriminator, a moving average of the generator, widths of
     16, noise of length 32) trained for a fixed number of updates, 600,
     whatever the number of images: on every class at once, pairs drawn
-    within each class. The settings are spelled out so that later changes
-    to :class:`VariationGAN`'s defaults do not change the augmenter.
+    within each class, the first image of each pair drawn from every class
+    equally often (``balance_classes=True``). The settings are spelled out
+    so that later changes to :class:`VariationGAN`'s defaults do not change
+    the augmenter.
     """
     return VariationGAN(
         noise_dim=32,
@@ -70,6 +72,7 @@ def default_variation_estimator():
         discriminator_width=16,
         spectral_norm=True,
         discriminator_batch_norm=True,
+        balance_classes=True,
         ema_decay=0.999,
     )
 

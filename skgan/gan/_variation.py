@@ -109,11 +109,15 @@ class VariationGAN(BaseEstimator):
     discriminator_batch_norm : bool, default=True
         Batch normalisation after each strided discriminator convolution;
         real and generated pairs are then judged in separate calls.
-    balance_classes : bool, default=False
+    balance_classes : bool, default=True
         Draw the first image of each pair from every class equally often
-        (with replacement) instead of each image once per epoch, so that a
-        rare class's images are varied as often in training as those of
-        the large classes.
+        (with replacement), so that the generator learns to vary a rare
+        class's images as often as those of the large classes (the
+        discriminator still judges the variants against pairs of real images
+        of every class). False uses each image once per epoch, as in the
+        DAGAN paper; with 20 images of one class against 3,500 of another,
+        the generator then made variants of the rare class that looked like
+        the large class (see :ref:`augmentation`).
     ema_decay : float or None, default=0.999
         Keep an exponential moving average of the generator's weights, which
         ``sample`` uses. None samples the raw generator.
@@ -233,7 +237,7 @@ class VariationGAN(BaseEstimator):
         depth=None,
         spectral_norm=True,
         discriminator_batch_norm=True,
-        balance_classes=False,
+        balance_classes=True,
         ema_decay=0.999,
         max_time=None,
         image_shape=None,
