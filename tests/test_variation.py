@@ -394,3 +394,59 @@ def test_default_variation_estimator_is_spelled_out():
     assert isinstance(model, VariationGAN)
     assert model.steps == 600 and model.noise_dim == 32
     assert model.balance_classes
+
+
+class _ShiftModel:
+    """A stand-in variation model: a variant is its source plus 1000;
+    realism prefers larger sources."""
+
+    def sample(self, X_source, random_state=None):
+        return X_source + 1000.0
+
+    def realism(self, X_source, X_variant):
+        return X_source.sum(axis=1)
+
+
+def test_draw_variations_uses_every_source_and_keeps_the_most_real():
+    from skgan.augment._generators import draw_variations
+
+    X_class = np.arange(5, dtype=float)[:, None] * np.ones((1, 3))
+    rng = np.random.RandomState(0)
+    # candidate_factor 1: every source in turn, as many times as it fits.
+    out = draw_variations(
+        _ShiftModel(),
+        X_class,
+        10,
+        rng,
+        reference=X_class,
+        threshold=None,
+        candidate_factor=1,
+        max_rounds=1,
+    )
+    sources = out[:, 0] - 1000
+    assert np.bincount(sources.astype(int), minlength=5).tolist() == [2] * 5
+    # candidate_factor 2: of 10 candidates (each source twice), the 5 best.
+    out = draw_variations(
+        _ShiftModel(),
+        X_class,
+        5,
+        rng,
+        reference=X_class,
+        threshold=None,
+        candidate_factor=2,
+        max_rounds=1,
+    )
+    assert sorted(out[:, 0] - 1000) == [2, 3, 3, 4, 4]
+    # The near-copy guard: candidates within the threshold of a reference row
+    # are dropped, round after round.
+    near = draw_variations(
+        _ShiftModel(),
+        X_class,
+        3,
+        rng,
+        reference=X_class + 1000.0,
+        threshold=0.5,
+        candidate_factor=1,
+        max_rounds=3,
+    )
+    assert len(near) == 0
