@@ -450,3 +450,33 @@ def test_draw_variations_uses_every_source_and_keeps_the_most_real():
         max_rounds=3,
     )
     assert len(near) == 0
+
+
+def test_fit_generate_returns_variants_of_every_class(digits):
+    X, y = digits
+    augmenter = SyntheticAugmenter(
+        estimator=tiny_variation(),
+        mode="variation",
+        near_copy_quantile=None,
+        random_state=0,
+    )
+    X_syn, y_syn = augmenter.fit_generate(X, y, n_per_class=7)
+    assert X_syn.shape == (21, 64)
+    assert np.bincount(y_syn).tolist() == [7, 7, 7]
+    assert list(augmenter.estimators_) == [None]
+
+
+def test_augmenter_reports_the_variation_phases(digits, capsys):
+    X, y = digits
+    keep = (y != 2) | (np.arange(len(y)) % 4 == 0)
+    SyntheticAugmenter(
+        estimator=tiny_variation(),
+        mode="variation",
+        synthetic_share=0.5,
+        random_state=0,
+        verbose=1,
+    ).fit_resample(X[keep], y[keep])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert "1/3 phases" in lines[0] and "trained a variation GAN" in lines[0]
+    assert "generated and selected" in lines[1] and "3/3 phases" in lines[2]
