@@ -109,6 +109,11 @@ for ax, images, title in zip(
 fig.tight_layout()
 
 # %%
+# The variants look like chest X-rays of the class, blurrier than the real
+# images, and much like each other: over 3 seeds their recall against
+# held-out normal images was 0.06 where classic copies reached 0.61
+# (:ref:`augmentation`), and they did not improve the classifiers.
+#
 # No variant is a copy
 # --------------------
 # The near-copy guard dropped every candidate nearer to one of the 20 real
