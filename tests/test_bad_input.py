@@ -421,7 +421,7 @@ BAD_PARAMETERS = {
     "ema_decay": 1.0,
     "max_time": 0,
     "channels_last": "yes",
-    "precision": "float16",
+    "precision": "float64",
     "cudnn_benchmark": 1,
     "torch_compile": "max-autotune",
     "distributed": "nccl",

@@ -27,6 +27,12 @@ from ._training_data import training_images
 
 __all__ = ["initialize", "train"]
 
+_AUTOCAST_DTYPES = {
+    "float32": None,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
+
 
 def initialize(est, layout, pairs, classes):
     """Fresh networks, optimizers, random stream and history."""
@@ -152,7 +158,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         real_label=real_label,
         fake_label=est.fake_label,
         augment=policy,
-        autocast_dtype=torch.bfloat16 if est.precision == "bfloat16" else None,
+        autocast_dtype=_AUTOCAST_DTYPES[est.precision],
     )
     set_modules(est, modules)
     est._rng_state, est._ema_updates = outcome.rng_state, outcome.ema_updates

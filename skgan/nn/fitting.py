@@ -173,7 +173,9 @@ def train_gan(
         ``on_step(n_steps)`` with the steps done in the current epoch.
     **step_options
         ``noise_dim``, ``loss``, ``real_label``, ``fake_label``, ``augment``,
-        ``autocast_dtype``: passed to :class:`AdversarialTrainer`.
+        ``autocast_dtype``: passed to :class:`AdversarialTrainer`. With
+        ``autocast_dtype=torch.float16`` the losses are scaled by a fresh
+        :class:`torch.amp.GradScaler` for the data's device.
 
     Returns
     -------
@@ -199,6 +201,10 @@ def train_gan(
     if torch_compile:
         generator = torch.compile(generator)
         discriminator = torch.compile(discriminator)
+    grad_scaler = None
+    if step_options.get("autocast_dtype") == torch.float16:
+        # float16 gradients underflow without loss scaling.
+        grad_scaler = torch.amp.GradScaler(device.type)
     trainer = AdversarialTrainer(
         generator,
         discriminator,
@@ -206,6 +212,7 @@ def train_gan(
         modules.discriminator_optimizer,
         ema=ema,
         distributed=context,
+        grad_scaler=grad_scaler,
         **step_options,
     )
     ema_updates = 0 if ema is None else ema.n_updates

@@ -85,6 +85,10 @@ class AdversarialTrainer:
         Run the forward passes under :func:`torch.autocast` with this dtype
         (e.g. ``torch.bfloat16``); weights, gradients, optimiser state and
         losses stay float32.
+    grad_scaler : torch.amp.GradScaler, default=None
+        Scale every loss before its backward pass and step both optimizers
+        through it (skipping a network's update when its gradients overflow),
+        updating the scale once per step; needed with ``torch.float16``.
     distributed : DistributedContext, default=None
         Train data-parallel: the networks are DistributedDataParallel modules,
         and each rank computes its slice of every global batch (see
@@ -103,6 +107,7 @@ class AdversarialTrainer:
     augment: tuple = ()
     ema: object = None
     autocast_dtype: torch.dtype | None = None
+    grad_scaler: torch.amp.GradScaler | None = None
     distributed: object = None
     separate_batches: bool = field(init=False)
 
@@ -118,6 +123,17 @@ class AdversarialTrainer:
         if self.autocast_dtype is None:
             return nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)
+
+    def _backward(self, loss):
+        if self.grad_scaler is not None:
+            loss = self.grad_scaler.scale(loss)
+        loss.backward()
+
+    def _optimizer_step(self, optimizer):
+        if self.grad_scaler is None:
+            optimizer.step()
+        else:
+            self.grad_scaler.step(optimizer)
 
     def _judge(self, images, labels):
         # Augmentation and dropout draw from each rank's own stream.
@@ -148,11 +164,11 @@ class AdversarialTrainer:
             with self._autocast(device):
                 real_logits = self._judge(real, labels).float()
             real_term = real_loss(self.loss, real_logits, real_targets)
-            real_term.backward()
+            self._backward(real_term)
         with self._autocast(device):
             fake_logits = self._judge(fake, labels).float()
         fake_term = fake_loss(self.loss, fake_logits, self.fake_label)
-        fake_term.backward()
+        self._backward(fake_term)
         return real_logits, fake_logits, real_term.detach() + fake_term.detach()
 
     def _noise(self, n, device):
@@ -206,16 +222,18 @@ class AdversarialTrainer:
                 real_targets,
                 self.fake_label,
             )
-            d_loss.backward()
-        self.discriminator_optimizer.step()
+            self._backward(d_loss)
+        self._optimizer_step(self.discriminator_optimizer)
 
         with self._discriminator_no_sync():
             with self._autocast(device):
                 fake_logits_g = self._judge(fake, labels).float()
             g_loss = generator_loss(self.loss, fake_logits_g)
             self.generator_optimizer.zero_grad(set_to_none=True)
-            g_loss.backward()
-        self.generator_optimizer.step()
+            self._backward(g_loss)
+        self._optimizer_step(self.generator_optimizer)
+        if self.grad_scaler is not None:
+            self.grad_scaler.update()
         if self.ema is not None:
             self.ema.update()
 
