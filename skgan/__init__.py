@@ -4,12 +4,14 @@ from ._validation import ImageLayout
 from ._version import __version__
 from .gan import DCGANEstimator
 from .nn import DivergenceError
+from .nn.diagnosis import TrainingWarning
 
 __all__ = [
     "DCGANEstimator",
     "DivergenceError",
     "ImageLayout",
     "SyntheticAugmenter",
+    "TrainingWarning",
     "__version__",
 ]
 
