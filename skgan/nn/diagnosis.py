@@ -25,8 +25,7 @@ and how much they still change. From these it names three failures:
     consecutive probes, :data:`PATIENCE` probes in a row: the generator has
     stopped learning.
 
-The thresholds and how they were measured are in the user guide
-(the ``WON_*``, ``COLLAPSE_SPREAD`` and ``STALL_CHANGE`` constants below, with what was measured).
+The thresholds, and what they were measured on, are the constants below.
 """
 
 from __future__ import annotations
