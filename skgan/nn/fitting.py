@@ -127,6 +127,8 @@ def train_gan(
     cudnn_benchmark=False,
     on_epoch_end=None,
     on_step=None,
+    on_window=None,
+    window_steps=None,
     **step_options,
 ):
     """Train ``modules`` on ``data`` for ``n_epochs`` epochs or ``max_steps`` steps.
@@ -171,6 +173,12 @@ def train_gan(
     on_step : callable, default=None
         Called on the main process after every step but each epoch's last, as
         ``on_step(n_steps)`` with the steps done in the current epoch.
+    on_window : callable, default=None
+        Called on the main process every ``window_steps`` steps within an
+        epoch (never at its end, where ``on_epoch_end`` is called), with the
+        statistics of those steps (see :meth:`AdversarialTrainer.run_epoch`).
+    window_steps : int, default=None
+        Steps between calls of ``on_window``.
     **step_options
         ``noise_dim``, ``loss``, ``real_label``, ``fake_label``, ``augment``,
         ``autocast_dtype``: passed to :class:`AdversarialTrainer`. With
@@ -233,6 +241,8 @@ def train_gan(
                     deadline=deadline,
                     max_steps=steps_left,
                     on_step=on_step if is_main else None,
+                    on_window=on_window if is_main else None,
+                    window_steps=window_steps,
                 )
                 rng_state = current_rng_state()
             ema_updates = 0 if ema is None else ema.n_updates

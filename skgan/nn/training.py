@@ -256,6 +256,8 @@ class AdversarialTrainer:
         deadline=None,
         max_steps=None,
         on_step=None,
+        on_window=None,
+        window_steps=None,
     ):
         """One pass over ``data`` in shuffled batches.
 
@@ -270,6 +272,10 @@ class AdversarialTrainer:
         whole step, once ``time.perf_counter()`` passes ``deadline`` or after
         ``max_steps`` steps. ``on_step(n_steps)``, when given, is called after
         every step but the epoch's last (for progress within long epochs).
+        ``on_window(stats)``, when given, is called every ``window_steps``
+        steps but at the epoch's end, with the statistics (as returned below,
+        without ``completed`` and ``out_of_time``) of the steps since the
+        previous call: a training diagnosis within long epochs.
 
         Returns
         -------
@@ -291,6 +297,8 @@ class AdversarialTrainer:
         order = torch.randperm(n, device=data.device)
         totals = torch.zeros(4, device=data.device)
         n_steps = n_seen = 0
+        window = torch.zeros(4, device=data.device)
+        window_start = window_seen = 0
         completed = True
         out_of_time = False
         batches = torch.tensor_split(order, max(1, n // batch_size))
@@ -331,6 +339,25 @@ class AdversarialTrainer:
                 break
             if on_step is not None and n_steps < len(batches):
                 on_step(n_steps)
+            if (
+                on_window is not None
+                and n_steps - window_start >= window_steps
+                and n_steps < len(batches)
+            ):
+                d_sum, g_sum, real_ok, fake_ok = (totals - window).tolist()
+                steps, seen = n_steps - window_start, n_seen - window_seen
+                on_window(
+                    {
+                        "d_loss": d_sum / steps,
+                        "g_loss": g_sum / steps,
+                        "d_real_accuracy": real_ok / seen,
+                        "d_fake_accuracy": fake_ok / seen,
+                        "n_steps": steps,
+                        "n_images": seen,
+                    }
+                )
+                window = totals.clone()
+                window_start, window_seen = n_steps, n_seen
         d_loss, g_loss, real_ok, fake_ok = totals.tolist()
         return {
             "d_loss": d_loss / n_steps,
