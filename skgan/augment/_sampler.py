@@ -129,18 +129,20 @@ class SyntheticAugmenter(BaseOverSampler):
     class_check : "auto", classifier or None, default="auto"
         Drop generated candidates that do not carry their class (after Xue
         et al. 2019). A classifier fitted on the real images passed to the
-        call (so, inside a pipeline, on the training fold only) must give a
+        call (inside a pipeline, the training fold only) must give a
         candidate's class a probability of at least
         ``class_check_threshold``, and the candidate must lie no farther
-        from its class's mean than 95% of the class's real images do, in
-        the first 10 principal components of the real images (each scaled
-        by the class's spread) plus what those components leave out.
-        ``"auto"`` classifies with a class-balanced logistic regression on
-        those standardized components; a scikit-learn classifier with
-        ``predict_proba`` is cloned and fitted on the flattened images
-        instead (the distance test stays). Classes with fewer than 5 real
-        images skip the distance test. None checks nothing. Applies only to
-        generated images (``synthetic_share`` above 0).
+        from the mean of its class's real images than 95% of those images
+        do (each measured from the mean of the others). Distances are taken
+        in the first 10 principal components of the real images, each
+        standardized, plus what those components leave out of the image
+        (relative to its median over the real images), so that textures and
+        noise no real image has count as far. ``"auto"`` classifies with a
+        class-balanced logistic regression on the same standardized
+        components; a scikit-learn classifier with ``predict_proba`` is
+        cloned and fitted on the flattened images instead (the distance
+        test stays). None checks nothing. Applies only to generated images
+        (``synthetic_share`` above 0).
 
     class_check_threshold : float in [0, 1), default=0.5
         Smallest probability of its class, according to the class check's

@@ -23,9 +23,9 @@ CHECK_COMPONENTS = 10
 #: A candidate farther from its class's centre than this quantile of the
 #: class's own real images is "far from the class".
 FAR_QUANTILE = 0.95
-#: Classes with fewer real images skip the distance test (too few to tell
-#: the class's extent).
-FAR_MIN_IMAGES = 5
+#: Classes with fewer real images skip the distance test (a single image
+#: has no extent).
+FAR_MIN_IMAGES = 2
 #: Images per class the class check is fitted on, at most (a fixed random
 #: subset of larger classes): ``max(CHECK_MIN_PER_CLASS, CHECK_TOTAL // k)``.
 CHECK_TOTAL, CHECK_MIN_PER_CLASS = 5000, 500
@@ -126,12 +126,12 @@ class ClassCheck:
 
     Two tests, after Xue et al. (2019): a classifier of the real images must
     give the image's class a probability of at least ``threshold``, and the
-    image must lie no farther from its class's real images than most of them
-    do. Distances are taken in the principal components of the real images
-    (each component scaled by the class's own spread, plus the part of the
-    image the components leave out, scaled by its median over the real
-    images), to the class's mean; "far" is beyond the ``FAR_QUANTILE`` of
-    the class's own images' distances.
+    image must lie no farther from its class's real images than most of
+    them do. Distances are taken in the standardized principal components
+    of the real images (plus the part of the image the components leave
+    out, divided by its median over the real images), from the class's
+    mean; "far" is beyond the ``FAR_QUANTILE`` of the distances of the
+    class's own images, each from the mean of the others.
 
     Parameters
     ----------
@@ -148,50 +148,61 @@ class ClassCheck:
 
     def fit(self, X, y):
         rows = _check_rows(y)
-        flat = _float_rows(X[rows])
+        images = X[rows]
+        # Values as a share of the largest: float32 rows with no overflow.
+        largest = max(abs(float(images.max())), abs(float(images.min())))
+        self.unit_ = largest if largest > 0 else 1.0
+        flat = _float_rows(images, self.unit_)
         y = y[rows]
+        components = min(CHECK_COMPONENTS, len(flat) - 1, flat.shape[1])
         if isinstance(self.classifier, str):
-            components = min(CHECK_COMPONENTS, len(flat) - 1, flat.shape[1])
             model = default_class_classifier()
             model.set_params(pca__n_components=components)
             self.classifier_ = model.fit(flat, y)
             self.pca_ = model[0]
         else:
             self.classifier_ = clone(self.classifier).fit(flat, y)
-            components = min(CHECK_COMPONENTS, len(flat) - 1, flat.shape[1])
             self.pca_ = PCA(components, random_state=0).fit(flat)
         self.classes_ = list(getattr(self.classifier_, "classes_", np.unique(y)))
-        scores, residual = self._project(flat)
+        scores, residual = self._project(flat, standardize=False)
+        spread = scores.std(axis=0)
+        # A component the images do not vary along (constant images) is left
+        # unscaled, like StandardScaler does.
+        self.scale_ = np.where(
+            spread > 1e-9 * max(float(spread.max()), 0.0), spread, 1.0
+        )
+        scores = scores / self.scale_
         # The components may hold the whole image (few pixels): no residual
         # then, beyond rounding.
-        scale = float(np.median(residual))
+        median = float(np.median(residual))
         size = float(np.median(np.linalg.norm(flat - flat.mean(axis=0), axis=1)))
-        self.residual_scale_ = scale if scale > 1e-4 * size else None
+        self.residual_scale_ = median if median > 1e-4 * size else None
         self.extent_ = {}
         for label in np.unique(y):
             own = scores[y == label]
-            if len(own) < FAR_MIN_IMAGES:
+            n = len(own)
+            if n < FAR_MIN_IMAGES:
                 self.extent_[label] = None
                 continue
-            spread = own.std(axis=0)
-            # A component the class does not vary along: any spread at all
-            # beyond rounding is far.
-            floor = 1e-9 * max(float(spread.max()), 1e-300)
-            centre, spread = own.mean(axis=0), np.maximum(spread, floor)
+            centre = own.mean(axis=0)
+            # Each image's distance from the mean of the others: (x - m) scaled
+            # by n / (n - 1); the left-out part stays.
             distances = self._distances(
-                scores[y == label], residual[y == label], centre, spread
+                centre + (own - centre) * n / (n - 1), residual[y == label], centre
             )
-            radius = float(np.quantile(distances, FAR_QUANTILE))
-            self.extent_[label] = (centre, spread, radius)
+            self.extent_[label] = (centre, float(np.quantile(distances, FAR_QUANTILE)))
         return self
 
-    def _project(self, flat):
+    def _project(self, flat, standardize=True):
         scores = self.pca_.transform(flat)
         back = self.pca_.inverse_transform(scores)
-        return scores, np.linalg.norm(flat - back, axis=1)
+        residual = np.linalg.norm(flat - back, axis=1)
+        if standardize:
+            scores = scores / self.scale_
+        return scores, residual
 
-    def _distances(self, scores, residual, centre, spread):
-        squared = (((scores - centre) / spread) ** 2).sum(axis=1)
+    def _distances(self, scores, residual, centre):
+        squared = ((scores - centre) ** 2).sum(axis=1)
         if self.residual_scale_ is not None:
             squared += (residual / self.residual_scale_) ** 2
         return np.sqrt(squared)
@@ -200,24 +211,22 @@ class ClassCheck:
         """``(confident, near)``: boolean masks of the images that the
         classifier gives ``label`` a probability of at least ``threshold``,
         and of those no farther from the class than ``FAR_QUANTILE`` of its
-        real images (all True for a class of too few images)."""
-        flat = _float_rows(images)
+        real images (all True for a class of a single image)."""
+        flat = _float_rows(images, self.unit_)
         column = self.classes_.index(label)
         confident = self.classifier_.predict_proba(flat)[:, column] >= self.threshold
         extent = self.extent_.get(label)
         if extent is None:
             return confident, np.ones(len(flat), dtype=bool)
-        centre, spread, radius = extent
+        centre, radius = extent
         scores, residual = self._project(flat)
-        return confident, self._distances(scores, residual, centre, spread) <= radius
+        return confident, self._distances(scores, residual, centre) <= radius
 
 
-def _float_rows(images):
-    """Images as flattened floating-point rows (float32 for smaller types)."""
-    flat = images.reshape(len(images), -1)
-    if flat.dtype != np.float64:
-        flat = flat.astype(np.float32)
-    return flat
+def _float_rows(images, unit):
+    """Images as flattened float32 rows, divided by ``unit``."""
+    flat = np.asarray(images.reshape(len(images), -1), dtype=np.float32)
+    return flat / np.float32(unit)
 
 
 def select_candidates(candidates, n, *, scores=None, distances=None, threshold=None):
