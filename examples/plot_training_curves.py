@@ -62,8 +62,10 @@ print([path.name for path in snapshots.paths_])
 # Training curves
 # ---------------
 # ``history_`` holds one dict per epoch; ``plot_history`` accepts the fitted
-# estimator, the list itself, or a pandas DataFrame made from it.
-print({key: round(value, 3) for key, value in gan.history_[-1].items()})
+# estimator, the list itself, or a pandas DataFrame made from it. Its
+# ``warnings`` list the training failures the checks saw (see the user guide).
+last = gan.history_[-1]
+print({k: round(v, 3) if isinstance(v, float) else v for k, v in last.items()})
 plot_history(gan)
 
 # %%

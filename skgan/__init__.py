@@ -3,6 +3,7 @@
 from ._version import __version__
 from .gan import DCGANEstimator, VariationGAN
 from .nn import DivergenceError
+from .nn.diagnosis import TrainingWarning
 from .utils._validation import ImageLayout
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "DivergenceError",
     "ImageLayout",
     "SyntheticAugmenter",
+    "TrainingWarning",
     "VariationGAN",
     "__version__",
 ]

@@ -37,6 +37,7 @@ from PIL import Image
 from scipy import sparse
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
+from sklearn.svm import LinearSVC
 
 from skgan import DivergenceError, SyntheticAugmenter, datasets
 from skgan.callbacks import Checkpoint
@@ -378,6 +379,17 @@ ESTIMATOR_ROWS = [
         lambda c: fresh(noise_dim=0).partial_fit(X)),
     Row("invalid parameter mode='x'", "fit_resample", ValueError, "mode",
         lambda c: augmenter(mode="x").fit_resample(X, Y)),
+    Row("invalid parameter class_check='yes'", "fit_resample", ValueError,
+        "class_check", lambda c: augmenter(class_check="yes").fit_resample(X, Y)),
+    Row("class_check without predict_proba", "fit_resample", ValueError,
+        "predict_proba",
+        lambda c: augmenter(class_check=LinearSVC()).fit_resample(X, Y)),
+    Row("invalid parameter class_check_threshold=1.0", "fit_resample", ValueError,
+        "class_check_threshold",
+        lambda c: augmenter(class_check_threshold=1.0).fit_resample(X, Y)),
+    Row("invalid parameter class_check_threshold=True", "fit_generate",
+        TypeError, "class_check_threshold",
+        lambda c: augmenter(class_check_threshold=True).fit_generate(X, Y)),
     Row("invalid parameter sampling_strategy", "fit_resample", ValueError,
         "sampling_strategy",
         lambda c: augmenter(sampling_strategy="most").fit_resample(X, Y)),
@@ -421,7 +433,7 @@ BAD_PARAMETERS = {
     "ema_decay": 1.0,
     "max_time": 0,
     "channels_last": "yes",
-    "precision": "float16",
+    "precision": "float64",
     "cudnn_benchmark": 1,
     "torch_compile": "max-autotune",
     "distributed": "nccl",

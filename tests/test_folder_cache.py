@@ -55,7 +55,8 @@ def test_a_cache_holds_what_memory_would(folder, tmp_path):
     cache = tmp_path / "pixels.npy"
     cached, warned_cached = load(folder, cache)
     assert_same_bunch(cached, in_memory)
-    assert warned_cached == warned and len(warned) == 2  # unreadable, cross-class
+    # unreadable, cross-class, and the count of duplicates dropped
+    assert warned_cached == warned and len(warned) == 3
     assert len(cached.images) == 4  # of 6 files: a duplicate and a broken one
     for array in (cached.images, cached.data):
         assert isinstance(array, np.memmap) and not array.flags.writeable
@@ -78,7 +79,7 @@ def test_an_unchanged_folder_is_not_decoded_again(folder, tmp_path, monkeypatch)
     monkeypatch.setattr(_folders, "_decode", refuse)
     again, warned = load(folder, cache)
     assert_same_bunch(again, first)
-    assert len(warned) == 2  # the same warnings as when the cache was made
+    assert len(warned) == 3  # the same warnings as when the cache was made
     assert cache.stat().st_mtime_ns == written
 
 

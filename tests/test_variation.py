@@ -311,6 +311,7 @@ def test_augmenter_adds_variants_of_the_rare_class(digits):
     augmenter = SyntheticAugmenter(
         estimator=tiny_variation(),
         mode="variation",
+        class_check=None,
         synthetic_share=0.5,
         random_state=0,
     )
@@ -327,6 +328,7 @@ def test_augmenter_adds_variants_of_the_rare_class(digits):
     again = SyntheticAugmenter(
         estimator=tiny_variation(),
         mode="variation",
+        class_check=None,
         synthetic_share=0.5,
         random_state=0,
     ).fit_resample(X, y)
@@ -340,6 +342,7 @@ def test_variants_pass_the_near_copy_guard(digits):
     augmenter = SyntheticAugmenter(
         estimator=tiny_variation(),
         mode="variation",
+        class_check=None,
         synthetic_share=1.0,
         added_augmentation=None,
         near_copy_quantile=0.5,
@@ -368,6 +371,7 @@ def test_generated_variants_take_the_classic_path(digits):
     augmenter = SyntheticAugmenter(
         estimator=tiny_variation(),
         mode="variation",
+        class_check=None,
         synthetic_share=0.5,
         added_augmentation=mark,
         near_copy_quantile=None,
@@ -413,7 +417,7 @@ def test_draw_variations_uses_every_source_and_keeps_the_most_real():
     X_class = np.arange(5, dtype=float)[:, None] * np.ones((1, 3))
     rng = np.random.RandomState(0)
     # candidate_factor 1: every source in turn, as many times as it fits.
-    out = draw_variations(
+    out, report = draw_variations(
         _ShiftModel(),
         X_class,
         10,
@@ -426,7 +430,7 @@ def test_draw_variations_uses_every_source_and_keeps_the_most_real():
     sources = out[:, 0] - 1000
     assert np.bincount(sources.astype(int), minlength=5).tolist() == [2] * 5
     # candidate_factor 2: of 10 candidates (each source twice), the 5 best.
-    out = draw_variations(
+    out, report = draw_variations(
         _ShiftModel(),
         X_class,
         5,
@@ -437,9 +441,10 @@ def test_draw_variations_uses_every_source_and_keeps_the_most_real():
         max_rounds=1,
     )
     assert sorted(out[:, 0] - 1000) == [2, 3, 3, 4, 4]
+    assert report["candidates"] == 10 and report["not_selected"] == 5
     # The near-copy guard: candidates within the threshold of a reference row
     # are dropped, round after round.
-    near = draw_variations(
+    near, report = draw_variations(
         _ShiftModel(),
         X_class,
         3,
@@ -450,6 +455,7 @@ def test_draw_variations_uses_every_source_and_keeps_the_most_real():
         max_rounds=3,
     )
     assert len(near) == 0
+    assert report["rejected_near_copy"] == 9 and report["copies"] == 3
 
 
 def test_fit_generate_returns_variants_of_every_class(digits):
@@ -457,6 +463,7 @@ def test_fit_generate_returns_variants_of_every_class(digits):
     augmenter = SyntheticAugmenter(
         estimator=tiny_variation(),
         mode="variation",
+        class_check=None,
         near_copy_quantile=None,
         random_state=0,
     )
@@ -472,6 +479,7 @@ def test_augmenter_reports_the_variation_phases(digits, capsys):
     SyntheticAugmenter(
         estimator=tiny_variation(),
         mode="variation",
+        class_check=None,
         synthetic_share=0.5,
         random_state=0,
         verbose=1,

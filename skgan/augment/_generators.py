@@ -10,6 +10,7 @@ import numpy as np
 
 from ..gan import DCGANEstimator, VariationGAN
 from ._selection import (
+    REPORT_KEYS,
     freeze_discriminator_stages,
     nearest_distances,
     select_candidates,
@@ -128,45 +129,77 @@ def check_variation_estimator(estimator):
 
 
 def draw_variations(
-    model, X_class, n, rng, *, reference, threshold, candidate_factor, max_rounds
+    model,
+    X_class,
+    n,
+    rng,
+    *,
+    reference,
+    threshold,
+    candidate_factor,
+    max_rounds,
+    check=None,
 ):
     """Up to ``n`` variants of a class's real images, chosen from rounds of
     candidates.
 
     Each round makes ``candidate_factor * n`` candidates, each a variant of
     one of ``X_class`` (every image in turn, from a random start, so that
-    each gets about as many), drops those nearer than ``threshold`` to a
-    ``reference`` row (flattened training images of the class, including
-    each candidate's own source; no guard when ``threshold`` is None) and
-    keeps those whose (source, variant) pairs the discriminator scores as
-    most real (all in order when ``candidate_factor`` is 1), until ``n`` are
-    kept or ``max_rounds`` rounds have run. Each round draws its seeds from
-    ``rng``.
+    each gets about as many), drops those ``check`` rejects (as in
+    :func:`~skgan.augment._selection.draw_selected`; None checks nothing),
+    then those nearer than ``threshold`` to a ``reference`` row (flattened
+    training images of the class, including each candidate's own source; no
+    guard when ``threshold`` is None), and keeps those whose (source,
+    variant) pairs the discriminator scores as most real (all in order when
+    ``candidate_factor`` is 1), until ``n`` are kept or ``max_rounds``
+    rounds have run. Each round draws its seeds from ``rng``.
+
+    Returns the kept images and the report that
+    :func:`~skgan.augment._selection.draw_selected` returns.
     """
     n_candidates = max(n, math.ceil(candidate_factor * n))
+    report = dict.fromkeys(REPORT_KEYS, 0)
     kept, n_kept = [], 0
     for _ in range(max_rounds):
         order = rng.permutation(len(X_class))
         sources = X_class[np.resize(order, n_candidates)]
         seed = rng.randint(np.iinfo(np.int32).max)
         candidates = model.sample(sources, random_state=seed)
+        pool = np.arange(len(candidates))
+        if check is not None:
+            confident, near = check(candidates)
+            report["rejected_class"] += int(np.sum(~confident))
+            report["rejected_far"] += int(np.sum(confident & ~near))
+            pool = np.flatnonzero(confident & near)
         distances = None
         if threshold is not None:
-            distances = nearest_distances(
-                reference, candidates.reshape(len(candidates), -1)
-            )
+            distances = np.empty(0)
+            if len(pool):
+                distances = nearest_distances(
+                    reference, candidates[pool].reshape(len(pool), -1)
+                )
+            report["rejected_near_copy"] += int(np.sum(distances < threshold))
         scores = None
-        if candidate_factor > 1:
-            scores = model.realism(sources, candidates)
-        index = select_candidates(
-            candidates,
-            n - n_kept,
-            scores=scores,
-            distances=distances,
-            threshold=threshold,
-        )
+        if candidate_factor > 1 and len(pool):
+            scores = model.realism(sources[pool], candidates[pool])
+        index = pool[
+            select_candidates(
+                pool,
+                n - n_kept,
+                scores=scores,
+                distances=distances,
+                threshold=threshold,
+            )
+        ]
+        report["candidates"] += len(candidates)
         kept.append(candidates[index])
         n_kept += len(index)
         if n_kept >= n:
             break
-    return np.concatenate(kept)
+    report["kept"] = n_kept
+    report["copies"] = n - n_kept
+    report["not_selected"] = report["candidates"] - sum(
+        report[key]
+        for key in ("rejected_class", "rejected_far", "rejected_near_copy", "kept")
+    )
+    return np.concatenate(kept), report

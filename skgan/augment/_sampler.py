@@ -29,7 +29,12 @@ from ._generators import (
     draw_variations,
     finetune_copy,
 )
-from ._selection import draw_selected, near_copy_threshold
+from ._selection import (
+    HIGH_REJECTION,
+    ClassCheck,
+    draw_selected,
+    near_copy_threshold,
+)
 from ._transforms import check_image_shape, describe_added, fill_added
 
 __all__ = ["SyntheticAugmenter", "default_augmentation_estimator"]
@@ -57,9 +62,14 @@ class SyntheticAugmenter(BaseOverSampler):
     images are then randomly rotated, shifted, zoomed and changed in
     brightness and contrast (``added_augmentation``).
     More candidates are generated than needed (``candidate_factor``): those
-    nearer to a training image than the class's own images usually are to
-    each other are dropped as near-copies (``near_copy_quantile``), and of
-    the rest the ones the discriminator finds most real are kept.
+    that a classifier of the real images does not confidently assign to
+    their class, or that lie far from the class's real images, are dropped
+    (``class_check``); so are those nearer to a training image than the
+    class's own images usually are to each other, as near-copies
+    (``near_copy_quantile``); and of the rest the ones the discriminator
+    finds most real are kept. When too few pass, the rest of the class's
+    added images are copies of real images, with a warning;
+    ``selection_report_`` counts what each test rejected.
 
     By default no GAN is trained (``synthetic_share=0``): classic
     augmentation, which generated images did not beat on average over the
@@ -132,6 +142,31 @@ class SyntheticAugmenter(BaseOverSampler):
         from each of the class's images to its nearest other image. None
         keeps near-copies.
 
+    class_check : "auto", classifier or None, default="auto"
+        Drop generated candidates that do not carry their class (after Xue
+        et al. 2019). A classifier fitted on the real images passed to the
+        call (inside a pipeline, the training fold only) must give a
+        candidate's class a probability of at least
+        ``class_check_threshold``, and the candidate must lie no farther
+        from the mean of its class's real images than 95% of those images
+        do (each measured from the mean of the others). Distances are taken
+        in the first 10 principal components of the real images, each
+        standardized, plus what those components leave out of the image
+        (relative to its median over the real images), so that textures and
+        noise no real image has count as far. ``"auto"`` classifies with a
+        class-balanced logistic regression on the same standardized
+        components; a scikit-learn classifier with ``predict_proba`` is
+        cloned and fitted on the flattened images instead (the distance
+        test stays). None checks nothing. Applies only to generated images
+        (``synthetic_share`` above 0).
+
+    class_check_threshold : float in [0, 1), default=0.5
+        Smallest probability of its class, according to the class check's
+        classifier, that a candidate may get. 0.5 keeps, in a two-class
+        problem, the candidates the classifier assigns to their class; with
+        many classes that are hard to tell apart, real images themselves
+        may get less, and a lower value keeps more candidates.
+
     added_augmentation : {{"classic", "affine"}}, callable or None, \
             default="classic"
         Random transformation of the added images, real or generated.
@@ -173,6 +208,21 @@ class SyntheticAugmenter(BaseOverSampler):
     near_copy_threshold_ : dict
         Distance under which a candidate of each class counted as a near-copy
         (None when ``near_copy_quantile`` is None).
+    selection_report_ : dict
+        For each class that got generated images, ``{{label: counts}}``, the
+        counts being a dict of: ``"candidates"`` generated;
+        ``"rejected_class"``, given too low a probability of their class by
+        the class check; ``"rejected_far"``, far from the class;
+        ``"rejected_near_copy"``, near-copies of a training image;
+        ``"not_selected"``, passing every test but scored lower by the
+        discriminator or not needed; ``"kept"``, added; and ``"copies"``,
+        the class's generated images that were wanted but replaced by copies
+        of real images for want of candidates. The first five after
+        ``"candidates"`` add up to it; ``"kept"`` plus ``"copies"`` is the
+        number of generated images wanted.
+    class_check_estimator_ : classifier or None
+        The class check's fitted classifier (None when ``class_check`` is
+        None or no image was generated).
     n_features_in_ : int
         ``X.shape[1]`` at fit time.
 
@@ -210,6 +260,12 @@ class SyntheticAugmenter(BaseOverSampler):
         "synthetic_share": [Interval(Real, 0, 1, closed="both")],
         "candidate_factor": [Interval(Real, 1, None, closed="left")],
         "near_copy_quantile": [Interval(Real, 0, 1, closed="left"), None],
+        "class_check": [
+            StrOptions({"auto"}),
+            HasMethods(["fit", "predict_proba"]),
+            None,
+        ],
+        "class_check_threshold": [Interval(Real, 0, 1, closed="left")],
         "added_augmentation": [StrOptions({"classic", "affine"}), callable, None],
         "verbose": ["verbose"],
     }
@@ -226,6 +282,8 @@ class SyntheticAugmenter(BaseOverSampler):
         synthetic_share=0.0,
         candidate_factor=2.0,
         near_copy_quantile=0.05,
+        class_check="auto",
+        class_check_threshold=0.5,
         added_augmentation="classic",
         random_state=None,
         verbose=0,
@@ -239,6 +297,8 @@ class SyntheticAugmenter(BaseOverSampler):
         self.synthetic_share = synthetic_share
         self.candidate_factor = candidate_factor
         self.near_copy_quantile = near_copy_quantile
+        self.class_check = class_check
+        self.class_check_threshold = class_check_threshold
         self.added_augmentation = added_augmentation
         self.random_state = random_state
         self.verbose = verbose
@@ -247,6 +307,11 @@ class SyntheticAugmenter(BaseOverSampler):
         for name in ("finetune_steps", "freeze_discriminator"):
             if isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be an int, got {getattr(self, name)!r}.")
+        if isinstance(self.class_check_threshold, (bool, np.bool_)):
+            raise TypeError(
+                "class_check_threshold must be a probability in [0, 1), got "
+                f"{self.class_check_threshold!r}."
+            )
         parse_policy(self.finetune_augment)  # a typo fails before pre-training
 
     def _check_X_y(self, X, y, accept_sparse=None):
@@ -393,8 +458,10 @@ class SyntheticAugmenter(BaseOverSampler):
         short = {k: n for k, n in self.n_synthetic_.items() if n < n_per_class}
         if short:
             raise RuntimeError(
-                f"Too few generated images passed the near-copy guard {short}; "
-                "lower near_copy_quantile or train the GAN longer."
+                "Too few generated images passed the class check and the "
+                f"near-copy guard {short} (selection_report_ counts what each "
+                "rejected); train the GAN longer, or lower near_copy_quantile "
+                "or class_check_threshold (None turns either off)."
             )
         return X_new, y_new.astype(y.dtype)
 
@@ -475,67 +542,116 @@ class SyntheticAugmenter(BaseOverSampler):
     def _generate(self, X, y, targets, rng, stacklevel=2, progress=None):
         """Generate and select ``targets`` ({label: count}) images; set counts."""
         self.n_synthetic_, self.near_copy_threshold_ = {}, {}
+        self.selection_report_, self.class_check_estimator_ = {}, None
+        check = None
+        if self.class_check is not None and any(n > 0 for n in targets.values()):
+            check = ClassCheck(self.class_check, self.class_check_threshold).fit(X, y)
+            self.class_check_estimator_ = check.classifier_
         images, labels = [X[:0]], [y[:0]]
         for label, n in targets.items():
             if n <= 0:
                 continue
-            chosen = self._generate_class(X[y == label], label, n, rng, stacklevel + 2)
+            chosen, report = self._generate_class(
+                X[y == label], label, n, rng, check, stacklevel + 2
+            )
             self.n_synthetic_[label] = len(chosen)
+            self.selection_report_[label] = report
             if progress is not None:
-                what = f"generated and selected {len(chosen)} images of class {label}"
-                progress.update(detail=what)
+                progress.update(detail=describe_selection(label, report))
             images.append(chosen)
             labels.append(np.full(len(chosen), label, dtype=y.dtype))
         return np.concatenate(images), np.concatenate(labels)
 
-    def _generate_class(self, X_class, label, n, rng, stacklevel):
+    def _generate_class(self, X_class, label, n, rng, check, stacklevel):
         model = self.estimators_.get(label, self.estimators_.get(None))
         conditional = self.mode == "conditional"
         threshold = None
         if self.near_copy_quantile is not None and len(X_class) >= 2:
             threshold = near_copy_threshold(X_class, self.near_copy_quantile)
         self.near_copy_threshold_[label] = threshold
+        draw = draw_selected
+        options = {"label": label if conditional else None}
         if self.mode == "variation":
-            return self._warn_short(
-                draw_variations(
-                    model,
-                    X_class,
-                    n,
-                    rng,
-                    reference=X_class.reshape(len(X_class), -1),
-                    threshold=threshold,
-                    candidate_factor=self.candidate_factor,
-                    max_rounds=_MAX_ROUNDS,
-                ),
-                label,
-                n,
-                stacklevel + 1,
-            )
-        chosen = draw_selected(
+            draw, options = draw_variations, {"X_class": X_class}
+        chosen, report = draw(
             model,
-            n,
-            rng,
-            label=label if conditional else None,
+            n=n,
+            rng=rng,
             reference=X_class.reshape(len(X_class), -1),
             threshold=threshold,
             candidate_factor=self.candidate_factor,
             max_rounds=_MAX_ROUNDS,
+            check=None if check is None else (lambda images: check.test(images, label)),
+            **options,
         )
-        return self._warn_short(chosen, label, n, stacklevel + 1)
-
-    def _warn_short(self, chosen, label, n, stacklevel):
-        if len(chosen) < n:
-            warnings.warn(
-                f"Only {len(chosen)} of {n} generated images of class "
-                f"{label!r} passed the near-copy guard; the rest are duplicated "
-                "real images. Lower near_copy_quantile or train the GAN longer.",
-                RuntimeWarning,
-                stacklevel=stacklevel,
-            )
-        return chosen
+        message = selection_warning(label, report)
+        if message is not None:
+            warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
+        return chosen, report
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def describe_selection(label, report):
+    """A progress line: what the selection of one class kept and rejected."""
+    line = f"generated and selected {report['kept']} images of class {label}"
+    rejected = report["rejected_class"] + report["rejected_far"]
+    parts = []
+    if rejected:
+        parts.append(
+            f"the class check rejected {rejected} of {report['candidates']} "
+            f"candidates: {report['rejected_class']} not confidently of the "
+            f"class, {report['rejected_far']} far from it"
+        )
+    if report["rejected_near_copy"]:
+        parts.append(f"{report['rejected_near_copy']} near-copies")
+    if parts:
+        line += " (" + "; ".join(parts) + ")"
+    if report["copies"]:
+        line += f"; {report['copies']} copies of real images added in their place"
+    return line
+
+
+def _shown(label):
+    """A label as users wrote it (a numpy scalar as a Python one)."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
+
+
+def selection_warning(label, report):
+    """The warning for one class's selection, or None when all is well: too
+    few candidates passed, or the class check rejected most of them."""
+    rejected = report["rejected_class"] + report["rejected_far"]
+    high = rejected > HIGH_REJECTION * report["candidates"]
+    if not high and not report["copies"]:
+        return None
+    wanted = report["kept"] + report["copies"]
+    message = (
+        f"Of {report['candidates']} generated candidates of class {_shown(label)}, "
+        f"the class check rejected {rejected} ({report['rejected_class']} not "
+        f"confidently of the class, {report['rejected_far']} far from its real "
+        f"images) and the near-copy guard {report['rejected_near_copy']}; "
+        f"{report['kept']} of the {wanted} generated images wanted were added"
+    )
+    if report["copies"]:
+        message += f", the other {report['copies']} as copies of real images"
+    message += "."
+    if high:
+        message += (
+            " Most candidates do not look like the class: the GAN may be "
+            "under-trained or collapsed to a few patterns (look at "
+            "estimators_[label].sample()), or the class has too few images "
+            "to fine-tune on. Train longer (the estimator's steps, "
+            "finetune_steps), try finetune_augment, or lower synthetic_share; "
+            "if real images of the class are hard to classify, lower "
+            "class_check_threshold."
+        )
+    else:
+        message += (
+            " Lower near_copy_quantile or class_check_threshold, or train the "
+            "GAN longer."
+        )
+    return message

@@ -15,13 +15,16 @@ __all__ = ["SampleSnapshots"]
 
 
 class SampleSnapshots(Callback):
-    """Save a grid of generated images every ``every`` epochs (fixed noise).
+    """Save a grid of generated images every ``every`` epochs or steps (fixed noise).
 
     A training callback: pass it in the estimator's ``callbacks`` list. At the
     end of each epoch the estimator calls ``snapshots(estimator, record)``;
-    when ``record["epoch"]`` is a multiple of ``every``, it draws
+    when ``record["epoch"]`` is a multiple of ``every`` (or, with
+    ``unit="steps"``, when the epoch's steps reached a multiple of ``every``
+    steps), it draws
     ``estimator.sample(n_images, random_state=random_state)`` and writes
-    ``{directory}/{prefix}_{epoch:04d}.png`` with
+    ``{directory}/{prefix}_{epoch:04d}.png`` (``{prefix}_{step:06d}.png`` with
+    ``unit="steps"``) with
     :func:`~skgan.plotting.save_image_grid`. Because ``random_state`` is the
     same at every call, the grids show how the same noise vectors evolve. A
     conditional model's ``(X, y)`` samples are grouped by class, one class per
@@ -32,14 +35,22 @@ class SampleSnapshots(Callback):
     directory : str or os.PathLike
         Folder for the PNG files; created when the first one is written.
     every : int, default=1
-        Save at epochs ``every``, ``2 * every``, ...
+        Save at epochs ``every``, ``2 * every``, ... (or steps, see ``unit``).
+    unit : {"epochs", "steps"}, default="epochs"
+        What ``every`` counts. ``"steps"`` suits ``DCGANEstimator(steps=...)``:
+        training steps are counted over ``history_`` (the sum of its
+        ``n_steps``), and a grid is saved at the end of each epoch in which
+        the count reached a multiple of ``every``; the file is named after
+        that count. Callbacks run at epoch ends only, so with epochs of many
+        steps the grid is drawn at the end of the epoch that passed the mark.
     n_images : int, default=64
         Images per grid.
     random_state : int or None, default=0
         Seed passed to ``sample`` (fixed noise). ``None`` draws new noise each
         time.
-    prefix : str, default="epoch"
-        File name prefix.
+    prefix : str, default=None
+        File name prefix; None means ``"epoch"``, or ``"step"`` with
+        ``unit="steps"``.
     n_cols : int, default=None
         Images per row; default ``ceil(sqrt(n_images))``.
     data_range : (float, float), default=None
@@ -78,9 +89,10 @@ class SampleSnapshots(Callback):
         directory,
         *,
         every=1,
+        unit="epochs",
         n_images=64,
         random_state=0,
-        prefix="epoch",
+        prefix=None,
         n_cols=None,
         data_range=None,
         image_shape=None,
@@ -96,6 +108,8 @@ class SampleSnapshots(Callback):
                 "random_state must be an int (the same noise at every snapshot) "
                 f"or None, got {random_state!r}."
             )
+        if prefix is None:
+            prefix = "step" if unit == "steps" else "epoch"
         if not isinstance(prefix, str) or any(s in prefix for s in ("/", "\\")):
             raise ValueError(
                 f"prefix must be a file name prefix without path separators, "
@@ -106,6 +120,11 @@ class SampleSnapshots(Callback):
             check_data_range(data_range)
         self.directory = directory
         self.every = check_int(every, "every")
+        if unit not in ("epochs", "steps"):
+            raise ValueError(
+                f"unit must be 'epochs' or 'steps' (what every counts), got {unit!r}."
+            )
+        self.unit = unit
         self.n_images = check_sample_count(n_images, name="n_images")
         self.random_state = random_state
         self.prefix = prefix
@@ -119,12 +138,13 @@ class SampleSnapshots(Callback):
     def __repr__(self):
         return (
             f"{type(self).__name__}({str(self.directory)!r}, every={self.every}, "
-            f"n_images={self.n_images}, random_state={self.random_state!r}, "
+            + (f"unit={self.unit!r}, " if self.unit != "epochs" else "")
+            + f"n_images={self.n_images}, random_state={self.random_state!r}, "
             f"prefix={self.prefix!r})"
         )
 
     def __call__(self, estimator, record):
-        """Write this epoch's grid if the epoch is a multiple of ``every``.
+        """Write this epoch's grid if it reached a multiple of ``every``.
 
         Parameters
         ----------
@@ -132,7 +152,9 @@ class SampleSnapshots(Callback):
             The estimator being trained; must have ``sample(n, random_state=)``
             returning images, or ``(images, labels)`` for a conditional model.
         record : dict
-            The epoch's history entry; ``record["epoch"]`` (1-based) is used.
+            The epoch's history entry; ``record["epoch"]`` (1-based) is used,
+            and with ``unit="steps"`` its ``n_steps`` and the estimator's
+            ``history_`` (the steps of earlier epochs).
 
         Returns
         -------
@@ -140,8 +162,15 @@ class SampleSnapshots(Callback):
             The file written, or None when this epoch is skipped.
         """
         epoch = self.epoch_of(record)
-        if epoch % self.every:
+        if self.unit == "steps":
+            number = self._steps_done(estimator, record)
+            if number // self.every == (number - record["n_steps"]) // self.every:
+                return None
+            name = f"{self.prefix}_{number:06d}.png"
+        elif epoch % self.every:
             return None
+        else:
+            name = f"{self.prefix}_{epoch:04d}.png"
         if not callable(getattr(estimator, "sample", None)):
             raise TypeError(
                 "SampleSnapshots needs an estimator with a sample(n, random_state=) "
@@ -159,7 +188,7 @@ class SampleSnapshots(Callback):
         image_shape = self.image_shape
         if image_shape is None:
             image_shape = getattr(estimator, "image_shape_", None)
-        path = self.directory / f"{self.prefix}_{epoch:04d}.png"
+        path = self.directory / name
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             save_image_grid(
@@ -180,6 +209,19 @@ class SampleSnapshots(Callback):
             ) from exc
         self.paths_.append(path)
         return path
+
+    def _steps_done(self, estimator, record):
+        """Training steps up to the end of ``record``'s epoch, over ``history_``."""
+        history = getattr(estimator, "history_", None)
+        if not isinstance(record.get("n_steps"), numbers.Integral) or not (
+            isinstance(history, list) and history and history[-1] is record
+        ):
+            raise ValueError(
+                "SampleSnapshots(unit='steps') counts steps over the estimator's "
+                "history_, and needs record to be its last entry, with an "
+                "integer 'n_steps'; the estimator passes it so during fit."
+            )
+        return int(sum(r["n_steps"] for r in history))
 
     def _data_range(self, estimator, samples):
         """``data_range``, else the training data's range for non-uint8 samples."""

@@ -20,6 +20,7 @@ _GROUPS = {
     "d_fake_accuracy": "accuracy",
     "seconds": "training",
     "n_steps": "training",
+    "sample_spread": "training",
 }
 _NOT_LOGGED = ("epoch", "completed")
 
@@ -45,7 +46,8 @@ class TensorBoard(Callback):
     scalar, at the epoch number as step, with tags grouped by kind:
     ``loss/d_loss``, ``loss/g_loss``, ``accuracy/d_real_accuracy``,
     ``accuracy/d_fake_accuracy``, ``training/seconds``, ``training/n_steps``,
-    and ``quality/<key>`` for any other number, such as the score a
+    ``training/sample_spread`` (on the epochs that measured it), and
+    ``quality/<key>`` for any other number, such as the score a
     :class:`QualityTracker` placed before it in ``callbacks`` adds
     (``quality/val_fid``). Every ``image_every`` epochs it also writes a grid
     of images generated from the same noise (tag ``samples``).

@@ -20,7 +20,11 @@ from ..utils._validation import check_sample_count
 from ._estimator_state import FittedStateMixin
 from ._fitting import initialize, train
 from ._labels import check_fit_labels, labels_to_sample
-from ._parameters import PARAMETER_CONSTRAINTS, check_compound_parameters
+from ._parameters import (
+    PARAMETER_CONSTRAINTS,
+    check_compound_parameters,
+    check_precision,
+)
 from ._training_data import validate_images
 
 __all__ = ["DCGANEstimator"]
@@ -112,11 +116,17 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         float rounding, and usually faster on CPUs (see :ref:`performance`);
         a saved or pickled model keeps the order it was trained in, so it
         samples bit-identically after loading.
-    precision : {"float32", "bfloat16"}, default="float32"
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
         ``"bfloat16"`` runs the forward passes of training under
         :func:`torch.autocast` in bfloat16 (weights, optimiser state and losses
         stay float32). Meant for CUDA GPUs with bfloat16 support (Ampere and
         later); on CPUs it is usually slower (see :ref:`performance`).
+        ``"float16"`` does the same in float16 and scales the losses with
+        :class:`torch.amp.GradScaler` so that small gradients do not vanish
+        (a step whose gradients overflow is skipped and the scale lowered;
+        each call to ``fit`` starts from the initial scale). CUDA only: for
+        GPUs without bfloat16 (before Ampere). A fitted model samples in
+        float32 and loads on any device.
     cudnn_benchmark : bool, default=False
         On CUDA, let cuDNN time the convolution algorithms on the first steps
         and keep the fastest (``torch.backends.cudnn.benchmark``) for the
@@ -200,7 +210,12 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
     history_ : list of dict
         One entry per epoch: ``epoch``, ``d_loss``, ``g_loss``,
         ``d_real_accuracy``, ``d_fake_accuracy``, ``seconds``, ``n_steps``,
-        ``completed``.
+        ``completed``, ``warnings`` (the failures seen so far: any of
+        ``"discriminator_won"``, ``"mode_collapse"``, ``"no_progress"``; each
+        first sighting also raises a :class:`~skgan.TrainingWarning` naming
+        likely fixes) and ``sample_spread`` (mean pairwise distance of a
+        fixed batch of generated images over that of real images, when
+        measured in that epoch, else None).
     image_layout_ : ImageLayout
         Layout, shape, dtype and value range of the training images; samples
         are returned the same way.
@@ -352,6 +367,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         if keep:
             layout.check_training_range(X, values=values)
         pairs = check_compound_parameters(self)
+        check_precision(self, fitted=keep)
         classes = check_fit_labels(self, X.shape[0], y, fitted=keep)
         if not keep:
             initialize(self, layout, pairs, classes)
@@ -382,6 +398,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         if not first:
             layout.check_training_range(X, values=values)
         pairs = check_compound_parameters(self)
+        check_precision(self, fitted=not first)
         labels = check_fit_labels(
             self, X.shape[0], y, fitted=not first, classes=classes
         )

@@ -15,6 +15,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from ..nn import DivergenceError, init_dcgan_weights
+from ..nn.diagnosis import FIXES, GeneratorProbe, TrainingDiagnosis, TrainingWarning
 from ..nn.distributed import distributed_context, local_device
 from ..nn.fitting import TrainingOutcome, train_gan
 from ..nn.training import StopTraining
@@ -26,6 +27,12 @@ from ._labels import encode_labels
 from ._training_data import training_images
 
 __all__ = ["initialize", "train"]
+
+_AUTOCAST_DTYPES = {
+    "float32": None,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
 
 
 def initialize(est, layout, pairs, classes):
@@ -106,6 +113,11 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         else torch.contiguous_format
     )
     data = training_images(est, X, memory_format)
+    diagnosis = start_diagnosis(est, modules, data, labels, phase)
+
+    def on_window(stats):  # within long epochs: warn as soon as seen
+        diagnosis.add_window(stats)
+        warn_failures(diagnosis)
 
     def on_epoch_end(stats, seconds, rng_state, ema_updates, is_main):
         nonlocal steps_done
@@ -113,6 +125,10 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         est._rng_state, est._ema_updates = rng_state, ema_updates
         if is_main:
             record = record_epoch(est, stats, seconds)
+            record["warnings"] = diagnosis.end_epoch(stats)
+            record["sample_spread"] = diagnosis.epoch_spread
+            diagnosis.epoch_spread = None
+            warn_failures(diagnosis)
             steps_done += stats["n_steps"]
             progress.update(
                 steps_done if steps else None,
@@ -147,12 +163,14 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         cudnn_benchmark=est.cudnn_benchmark,
         on_epoch_end=on_epoch_end,
         on_step=on_step if steps and est.verbose else None,
+        on_window=on_window,
+        window_steps=diagnosis.window_steps,
         noise_dim=est.noise_dim,
         loss=est.loss,
         real_label=real_label,
         fake_label=est.fake_label,
         augment=policy,
-        autocast_dtype=torch.bfloat16 if est.precision == "bfloat16" else None,
+        autocast_dtype=_AUTOCAST_DTYPES[est.precision],
     )
     set_modules(est, modules)
     est._rng_state, est._ema_updates = outcome.rng_state, outcome.ema_updates
@@ -189,6 +207,46 @@ def with_end_hooks(est, run):
             raise
 
     return wrapper
+
+
+def start_diagnosis(est, modules, data, labels, phase):
+    """The watch for failures of one training call (see :mod:`skgan.nn.diagnosis`).
+
+    Its probe compares up to 32 generated images of fixed noise with 32 real
+    images spread evenly over ``data``. A ``partial_fit`` call picks up the
+    failures the previous calls saw, so that each is reported once.
+    """
+    n = data.shape[0]
+    probe = None
+    if n >= 2:
+        rows = torch.unique(torch.linspace(0, n - 1, min(n, 32)).round().long())
+        rows = rows.to(data.device)
+        probe = GeneratorProbe(
+            modules.generator,
+            est.noise_dim,
+            data[rows],
+            None if labels is None else labels[rows],
+        )
+    warned = ()
+    if phase == "partial_fit" and est.history_:
+        warned = est.history_[-1].get("warnings", ())
+    diagnosis = TrainingDiagnosis(est.loss, probe=probe, warned=warned)
+    diagnosis.seed(est.history_[-2 * diagnosis.window_steps :])
+    return diagnosis
+
+
+def warn_failures(diagnosis):
+    """One :class:`TrainingWarning` per failure not reported yet."""
+    for kind in diagnosis.new_failures():
+        values = ", ".join(
+            f"{name} {value:.3g}" for name, value in sorted(diagnosis.last.items())
+        )
+        warnings.warn(
+            f"{FIXES[kind]} (Last check: {values}.) Each epoch's history_ record "
+            f"lists the failures seen under 'warnings'.",
+            TrainingWarning,
+            stacklevel=2,
+        )
 
 
 def report(est, outcome):
@@ -236,8 +294,10 @@ def record_epoch(est, stats, seconds):
 
 def epoch_summary(record):
     """The losses of an epoch, as its progress line shows them."""
+    flags = record.get("warnings")
     return (
         f"epoch {record['epoch']}: d_loss {record['d_loss']:.4f} "
         f"g_loss {record['g_loss']:.4f} d_acc real "
         f"{record['d_real_accuracy']:.3f} fake {record['d_fake_accuracy']:.3f}"
+        + (f" [{', '.join(w.replace('_', ' ') for w in flags)}]" if flags else "")
     )

@@ -18,7 +18,7 @@ from ..nn import LOSSES, parse_policy
 from ..utils._device import resolve_device
 from ._build import check_network_factories
 
-__all__ = ["PARAMETER_CONSTRAINTS", "check_compound_parameters"]
+__all__ = ["PARAMETER_CONSTRAINTS", "check_compound_parameters", "check_precision"]
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)  # Adam keeps lr as float32
 _INTEGER_PARAMETERS = (
@@ -55,7 +55,7 @@ PARAMETER_CONSTRAINTS = {
     "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
     "max_time": [Interval(Real, 0, None, closed="neither"), None],
     "channels_last": ["boolean"],
-    "precision": [StrOptions({"float32", "bfloat16"})],
+    "precision": [StrOptions({"float32", "bfloat16", "float16"})],
     "cudnn_benchmark": ["boolean"],
     "torch_compile": ["boolean"],
     "distributed": [StrOptions({"auto"}), "boolean"],
@@ -114,12 +114,29 @@ def check_compound_parameters(est):
         )
     if real[0] > real[1]:
         raise ValueError(f"real_label=(low, high) needs low <= high, got {real}.")
-    if est.precision == "bfloat16":
-        device = resolve_device(est.device)
-        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ValueError(
-                "precision='bfloat16' needs a GPU with bfloat16 support "
-                "(compute capability 8.0 or later); use precision='float32'."
-            )
     betas = tuple(float(b) for b in betas)
     return betas, (float(real[0]), float(real[1])), parse_policy(est.augment)
+
+
+def check_precision(est, *, fitted):
+    """Check that ``est.precision`` can train on the device training will use.
+
+    That is ``est.device_`` when ``fitted`` (training continues there), else
+    ``est.device``. Run by ``fit`` and ``partial_fit`` only: a model trained
+    with a precision its device supports loads, and samples, on any device.
+    """
+    device = est.device_ if fitted else resolve_device(est.device)
+    if est.precision == "float16" and device.type != "cuda":
+        raise ValueError(
+            "precision='float16' needs a CUDA GPU (float16 training scales the "
+            "losses with torch.amp.GradScaler, which skgan runs on CUDA only); "
+            f"training runs on {device.type!r} here: use precision='bfloat16' "
+            "or precision='float32'."
+        )
+    if est.precision == "bfloat16" and device.type == "cuda":
+        if not torch.cuda.is_bf16_supported():
+            raise ValueError(
+                "precision='bfloat16' needs a GPU with bfloat16 support "
+                "(compute capability 8.0 or later); use precision='float16' or "
+                "precision='float32'."
+            )

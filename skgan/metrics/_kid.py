@@ -16,6 +16,33 @@ from ._features import with_extractor
 __all__ = ["kernel_inception_distance", "mmd2_unbiased"]
 
 
+#: Mean squared feature norm per dimension above which KID warns. The kernel
+#: ``(x.y / d + 1)^3`` is scaled for features of order one (Inception pool
+#: features: about 0.1 to 1); at 100 its cubic term outweighs the constant a
+#: million-fold and KID grows as the sixth power of the features' scale.
+SCALE_LIMIT = 100.0
+
+
+def _warn_feature_scale(real, fake):
+    """Warn when the features are far too large for the polynomial kernel."""
+    d = real.shape[1]
+    scale = max(
+        float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))) / d
+        for X in (real, fake)
+    )
+    if scale > SCALE_LIMIT:
+        warnings.warn(
+            f"The features' mean squared value is {scale:.3g}, far above the "
+            "scale of about 1 that KID's kernel (x.y / d + 1)^3 is made for, so "
+            "the KID is dominated by the features' magnitude (it grows as its "
+            "sixth power) and cannot be compared with other KIDs. Scale the "
+            "features first: e.g. PCA(whiten=True) or StandardScaler() fitted on "
+            "real features, or pixels mapped to [-1, 1].",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _poly_kernel(A, B):
     return (A @ B.T / A.shape[1] + 1.0) ** 3
 
@@ -82,6 +109,14 @@ def kernel_inception_distance(
     std : float
         Their standard deviation (``ddof=0``).
 
+    Warns
+    -----
+    UserWarning
+        When the features' mean squared value per dimension exceeds 100 (raw
+        ``uint8`` pixels, or unwhitened PCA of them): the kernel is made for
+        features of order one, such as Inception features, whitened PCA
+        components or standardised features.
+
     Examples
     --------
     >>> import numpy as np
@@ -115,6 +150,7 @@ def kernel_inception_distance(
         real = check_features(real, name="real features")
         fake = check_features(fake, name="fake features")
         check_same_width(real, fake, ("real features", "fake features"))
+    _warn_feature_scale(real, fake)
     scores = np.empty(n_subsets)
     for s in range(n_subsets):
         x = real[rng.choice(len(real), subset_size, replace=False)]

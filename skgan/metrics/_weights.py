@@ -56,7 +56,19 @@ def _how_to_provide():
         "  1. pass weights_path='/path/to/" + FILE_NAME + "';\n"
         f"  2. set the environment variable {ENV_VAR}=/path/to/{FILE_NAME};\n"
         f"  3. copy it into the torch hub cache as {inception_cache_dir() / FILE_NAME}"
-        " (where pytorch-fid also looks)."
+        " (where pytorch-fid also looks).\n" + _offline_routes()
+    )
+
+
+def _offline_routes():
+    """The metrics' ways around the Inception network, shared by every message."""
+    return (
+        "Or compute the metric without the Inception network (numbers then are "
+        "not comparable with published FID/KID values): pass "
+        "feature_extractor=None to compare raw pixels or a feature matrix you "
+        "computed, a fitted transformer such as sklearn.decomposition.PCA("
+        "whiten=True) fitted on training images, or your own torch.nn.Module "
+        "or callable mapping images to features."
     )
 
 

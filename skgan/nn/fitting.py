@@ -127,6 +127,8 @@ def train_gan(
     cudnn_benchmark=False,
     on_epoch_end=None,
     on_step=None,
+    on_window=None,
+    window_steps=None,
     **step_options,
 ):
     """Train ``modules`` on ``data`` for ``n_epochs`` epochs or ``max_steps`` steps.
@@ -171,9 +173,17 @@ def train_gan(
     on_step : callable, default=None
         Called on the main process after every step but each epoch's last, as
         ``on_step(n_steps)`` with the steps done in the current epoch.
+    on_window : callable, default=None
+        Called on the main process every ``window_steps`` steps within an
+        epoch (never at its end, where ``on_epoch_end`` is called), with the
+        statistics of those steps (see :meth:`AdversarialTrainer.run_epoch`).
+    window_steps : int, default=None
+        Steps between calls of ``on_window``.
     **step_options
         ``noise_dim``, ``loss``, ``real_label``, ``fake_label``, ``augment``,
-        ``autocast_dtype``: passed to :class:`AdversarialTrainer`.
+        ``autocast_dtype``: passed to :class:`AdversarialTrainer`. With
+        ``autocast_dtype=torch.float16`` the losses are scaled by a fresh
+        :class:`torch.amp.GradScaler` for the data's device.
 
     Returns
     -------
@@ -199,6 +209,10 @@ def train_gan(
     if torch_compile:
         generator = torch.compile(generator)
         discriminator = torch.compile(discriminator)
+    grad_scaler = None
+    if step_options.get("autocast_dtype") == torch.float16:
+        # float16 gradients underflow without loss scaling.
+        grad_scaler = torch.amp.GradScaler(device.type)
     trainer = AdversarialTrainer(
         generator,
         discriminator,
@@ -206,6 +220,7 @@ def train_gan(
         modules.discriminator_optimizer,
         ema=ema,
         distributed=context,
+        grad_scaler=grad_scaler,
         **step_options,
     )
     ema_updates = 0 if ema is None else ema.n_updates
@@ -226,6 +241,8 @@ def train_gan(
                     deadline=deadline,
                     max_steps=steps_left,
                     on_step=on_step if is_main else None,
+                    on_window=on_window if is_main else None,
+                    window_steps=window_steps,
                 )
                 rng_state = current_rng_state()
             ema_updates = 0 if ema is None else ema.n_updates

@@ -85,6 +85,10 @@ class AdversarialTrainer:
         Run the forward passes under :func:`torch.autocast` with this dtype
         (e.g. ``torch.bfloat16``); weights, gradients, optimiser state and
         losses stay float32.
+    grad_scaler : torch.amp.GradScaler, default=None
+        Scale every loss before its backward pass and step both optimizers
+        through it (skipping a network's update when its gradients overflow),
+        updating the scale once per step; needed with ``torch.float16``.
     distributed : DistributedContext, default=None
         Train data-parallel: the networks are DistributedDataParallel modules,
         and each rank computes its slice of every global batch (see
@@ -103,6 +107,7 @@ class AdversarialTrainer:
     augment: tuple = ()
     ema: object = None
     autocast_dtype: torch.dtype | None = None
+    grad_scaler: torch.amp.GradScaler | None = None
     distributed: object = None
     separate_batches: bool = field(init=False)
 
@@ -118,6 +123,17 @@ class AdversarialTrainer:
         if self.autocast_dtype is None:
             return nullcontext()
         return torch.autocast(device.type, dtype=self.autocast_dtype)
+
+    def _backward(self, loss):
+        if self.grad_scaler is not None:
+            loss = self.grad_scaler.scale(loss)
+        loss.backward()
+
+    def _optimizer_step(self, optimizer):
+        if self.grad_scaler is None:
+            optimizer.step()
+        else:
+            self.grad_scaler.step(optimizer)
 
     def _judge(self, images, labels):
         # Augmentation and dropout draw from each rank's own stream.
@@ -148,11 +164,11 @@ class AdversarialTrainer:
             with self._autocast(device):
                 real_logits = self._judge(real, labels).float()
             real_term = real_loss(self.loss, real_logits, real_targets)
-            real_term.backward()
+            self._backward(real_term)
         with self._autocast(device):
             fake_logits = self._judge(fake, labels).float()
         fake_term = fake_loss(self.loss, fake_logits, self.fake_label)
-        fake_term.backward()
+        self._backward(fake_term)
         return real_logits, fake_logits, real_term.detach() + fake_term.detach()
 
     def _noise(self, n, device):
@@ -206,16 +222,18 @@ class AdversarialTrainer:
                 real_targets,
                 self.fake_label,
             )
-            d_loss.backward()
-        self.discriminator_optimizer.step()
+            self._backward(d_loss)
+        self._optimizer_step(self.discriminator_optimizer)
 
         with self._discriminator_no_sync():
             with self._autocast(device):
                 fake_logits_g = self._judge(fake, labels).float()
             g_loss = generator_loss(self.loss, fake_logits_g)
             self.generator_optimizer.zero_grad(set_to_none=True)
-            g_loss.backward()
-        self.generator_optimizer.step()
+            self._backward(g_loss)
+        self._optimizer_step(self.generator_optimizer)
+        if self.grad_scaler is not None:
+            self.grad_scaler.update()
         if self.ema is not None:
             self.ema.update()
 
@@ -238,6 +256,8 @@ class AdversarialTrainer:
         deadline=None,
         max_steps=None,
         on_step=None,
+        on_window=None,
+        window_steps=None,
     ):
         """One pass over ``data`` in shuffled batches.
 
@@ -252,6 +272,10 @@ class AdversarialTrainer:
         whole step, once ``time.perf_counter()`` passes ``deadline`` or after
         ``max_steps`` steps. ``on_step(n_steps)``, when given, is called after
         every step but the epoch's last (for progress within long epochs).
+        ``on_window(stats)``, when given, is called every ``window_steps``
+        steps but at the epoch's end, with the statistics (as returned below,
+        without ``completed`` and ``out_of_time``) of the steps since the
+        previous call: a training diagnosis within long epochs.
 
         Returns
         -------
@@ -273,6 +297,8 @@ class AdversarialTrainer:
         order = torch.randperm(n, device=data.device)
         totals = torch.zeros(4, device=data.device)
         n_steps = n_seen = 0
+        window = torch.zeros(4, device=data.device)
+        window_start = window_seen = 0
         completed = True
         out_of_time = False
         batches = torch.tensor_split(order, max(1, n // batch_size))
@@ -313,6 +339,25 @@ class AdversarialTrainer:
                 break
             if on_step is not None and n_steps < len(batches):
                 on_step(n_steps)
+            if (
+                on_window is not None
+                and n_steps - window_start >= window_steps
+                and n_steps < len(batches)
+            ):
+                d_sum, g_sum, real_ok, fake_ok = (totals - window).tolist()
+                steps, seen = n_steps - window_start, n_seen - window_seen
+                on_window(
+                    {
+                        "d_loss": d_sum / steps,
+                        "g_loss": g_sum / steps,
+                        "d_real_accuracy": real_ok / seen,
+                        "d_fake_accuracy": fake_ok / seen,
+                        "n_steps": steps,
+                        "n_images": seen,
+                    }
+                )
+                window = totals.clone()
+                window_start, window_seen = n_steps, n_seen
         d_loss, g_loss, real_ok, fake_ok = totals.tolist()
         return {
             "d_loss": d_loss / n_steps,

@@ -13,7 +13,9 @@ from skgan.metrics import (
     _weights,
     find_inception_weights,
     frechet_inception_distance,
+    kernel_inception_distance,
     load_fid_inception,
+    memorization,
 )
 
 
@@ -202,3 +204,21 @@ def test_state_dict_without_batch_counters_loads(
     torch.save(state, path)
     net = load_fid_inception(path)
     assert torch.equal(net.fc.weight, state["fc.weight"])
+
+
+@pytest.mark.parametrize(
+    "metric", [frechet_inception_distance, memorization, kernel_inception_distance]
+)
+def test_offline_metrics_raise_the_same_error_naming_offline_routes(
+    no_weights, metric
+):
+    # The trial that motivated this: memorization() offline. Every metric that
+    # loads the Inception weights says how to provide them, and how to do
+    # without them.
+    images = np.zeros((4, 8, 8), dtype=np.uint8)
+    with pytest.raises(FileNotFoundError) as info:
+        metric(images, images)
+    message = str(info.value)
+    _check_offline_message(message, no_weights)
+    assert "feature_extractor=None" in message
+    assert "PCA" in message and "torch.nn.Module" in message
