@@ -12,10 +12,61 @@ import copy
 
 import torch
 
-from .nn import Discriminator, Generator, auto_depth
+from .nn import Discriminator, Generator, auto_depth, parse_policy
 from .nn.fitting import GANModules
 
-__all__ = ["build_modules", "check_network_factories"]
+__all__ = [
+    "LARGE_IMAGE_SIDE",
+    "build_modules",
+    "check_network_factories",
+    "resolved",
+    "resolved_policy",
+]
+
+#: Images whose shorter side has at least this many pixels get the "auto"
+#: settings of :data:`LARGE_IMAGE_SETTINGS`; smaller ones those of
+#: :data:`SMALL_IMAGE_SETTINGS` (the defaults before "auto" existed).
+LARGE_IMAGE_SIDE = 64
+SMALL_IMAGE_SETTINGS = {
+    "generator_width": 16,
+    "discriminator_width": 16,
+    "batch_size": 32,
+    "generator_lr": 2e-4,
+    "discriminator_lr": 2e-4,
+    "augment": None,
+    "skip_excitation": False,
+}
+LARGE_IMAGE_SETTINGS = {
+    "generator_width": 16,
+    "discriminator_width": 16,
+    "batch_size": 8,
+    "generator_lr": 5e-4,
+    "discriminator_lr": 5e-4,
+    "augment": None,
+    "skip_excitation": False,
+}
+
+
+def resolved(est, name, image_shape=None):
+    """The value of parameter ``name``, with ``"auto"`` resolved by image size.
+
+    ``image_shape`` is ``(height, width, channels)``; by default the fitted
+    ``est.image_shape_``. ``"skip_excitation"`` follows
+    ``generator_architecture``.
+    """
+    # A model pickled before generator_architecture existed has the DCGAN one.
+    value = (
+        getattr(est, "generator_architecture", "dcgan")
+        if name == "skip_excitation"
+        else getattr(est, name)
+    )
+    if name == "skip_excitation" and value != "auto":
+        return value == "skip"
+    if not (isinstance(value, str) and value == "auto"):
+        return value
+    height, width, _ = est.image_shape_ if image_shape is None else image_shape
+    large = min(height, width) >= LARGE_IMAGE_SIDE
+    return (LARGE_IMAGE_SETTINGS if large else SMALL_IMAGE_SETTINGS)[name]
 
 
 def check_network_factories(est):
@@ -27,6 +78,13 @@ def check_network_factories(est):
                 f"{name} must be None (the built-in network) or a torch.nn.Module "
                 f"class or factory function, got {factory!r}."
             )
+
+
+def resolved_policy(est, policy):
+    """The parsed augmentation policy, ``"auto"`` resolved by image size."""
+    if isinstance(policy, str) and policy == "auto":
+        return parse_policy(resolved(est, "augment"))
+    return policy
 
 
 def _network_shape(est):
@@ -43,12 +101,13 @@ def _default_generator(est, shape, n_classes):
     return Generator(
         est.noise_dim,
         shape,
-        width=est.generator_width,
+        width=resolved(est, "generator_width"),
         depth=auto_depth(height, width) if est.depth is None else est.depth,
         batch_norm=est.generator_batch_norm,
         first_stage=est.generator_first_stage,
         upsampling=est.generator_upsampling,
         n_classes=n_classes,
+        skip_excitation=resolved(est, "skip_excitation"),
     )
 
 
@@ -57,7 +116,7 @@ def _default_discriminator(est, shape, n_classes):
     depth = auto_depth(height, width) if est.depth is None else est.depth
     return Discriminator(
         shape,
-        width=est.discriminator_width,
+        width=resolved(est, "discriminator_width"),
         depth=min(depth, auto_depth(height, width)),
         spectral_norm=est.spectral_norm,
         dropout=est.discriminator_dropout,
@@ -147,10 +206,12 @@ def build_modules(est, *, with_ema=False, betas=None):
         generator=generator,
         discriminator=discriminator,
         generator_optimizer=torch.optim.Adam(
-            generator.parameters(), lr=est.generator_lr, betas=betas
+            generator.parameters(), lr=resolved(est, "generator_lr"), betas=betas
         ),
         discriminator_optimizer=torch.optim.Adam(
-            discriminator.parameters(), lr=est.discriminator_lr, betas=betas
+            discriminator.parameters(),
+            lr=resolved(est, "discriminator_lr"),
+            betas=betas,
         ),
         generator_ema=(
             copy.deepcopy(generator).requires_grad_(False) if with_ema else None

@@ -34,18 +34,31 @@ PARAMETER_CONSTRAINTS = {
     "noise_dim": [Interval(Integral, 1, None, closed="left")],
     "epochs": [Interval(Integral, 1, None, closed="left")],
     "steps": [Interval(Integral, 1, None, closed="left"), None],
-    "batch_size": [Interval(Integral, 2, None, closed="left")],
-    "generator_lr": [Interval(Real, 0, _FLOAT32_MAX, closed="right")],
-    "discriminator_lr": [Interval(Real, 0, _FLOAT32_MAX, closed="right")],
+    "batch_size": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+    "generator_lr": [
+        Interval(Real, 0, _FLOAT32_MAX, closed="right"),
+        StrOptions({"auto"}),
+    ],
+    "discriminator_lr": [
+        Interval(Real, 0, _FLOAT32_MAX, closed="right"),
+        StrOptions({"auto"}),
+    ],
     "betas": [tuple, list],
     "loss": [StrOptions(set(LOSSES))],
     "real_label": [Interval(Real, 0, 1, closed="both"), tuple, list],
     "fake_label": [Interval(Real, 0, 1, closed="both")],
-    "generator_width": [Interval(Integral, 1, None, closed="left")],
-    "discriminator_width": [Interval(Integral, 1, None, closed="left")],
+    "generator_width": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+    ],
+    "discriminator_width": [
+        Interval(Integral, 1, None, closed="left"),
+        StrOptions({"auto"}),
+    ],
     "depth": [Interval(Integral, 0, None, closed="left"), None],
     "generator_first_stage": [StrOptions({"dense", "transposed"})],
     "generator_upsampling": [StrOptions({"nearest", "transposed"})],
+    "generator_architecture": [StrOptions({"auto", "dcgan", "skip"})],
     "generator_batch_norm": ["boolean"],
     "spectral_norm": ["boolean"],
     "discriminator_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -80,7 +93,9 @@ PARAMETER_CONSTRAINTS = {
 def check_compound_parameters(est):
     """Validate parameters the constraint language cannot express.
 
-    Returns ``(betas, real_label_range, augmentation_policy)``.
+    Returns ``(betas, real_label_range, augmentation_policy)``; the policy
+    of ``augment="auto"`` is resolved by :func:`skgan._build.resolved_policy`
+    once the image size is known.
     """
     for name in _INTEGER_PARAMETERS:
         if isinstance(getattr(est, name), (bool, np.bool_)):
@@ -114,4 +129,5 @@ def check_compound_parameters(est):
                 "(compute capability 8.0 or later); use precision='float32'."
             )
     betas = tuple(float(b) for b in betas)
-    return betas, (float(real[0]), float(real[1])), parse_policy(est.augment)
+    policy = "auto" if est.augment == "auto" else parse_policy(est.augment)
+    return betas, (float(real[0]), float(real[1])), policy
