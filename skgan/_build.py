@@ -12,7 +12,7 @@ import copy
 
 import torch
 
-from .nn import Discriminator, Generator, auto_depth, parse_policy
+from .nn import Discriminator, Generator, auto_depth
 from .nn.fitting import GANModules
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "build_modules",
     "check_network_factories",
     "resolved",
-    "resolved_policy",
 ]
 
 #: Images whose shorter side has at least this many pixels get the "auto"
@@ -33,17 +32,13 @@ SMALL_IMAGE_SETTINGS = {
     "batch_size": 32,
     "generator_lr": 2e-4,
     "discriminator_lr": 2e-4,
-    "augment": None,
-    "skip_excitation": False,
 }
 LARGE_IMAGE_SETTINGS = {
-    "generator_width": 16,
-    "discriminator_width": 16,
-    "batch_size": 8,
+    "generator_width": 8,
+    "discriminator_width": 8,
+    "batch_size": 16,
     "generator_lr": 5e-4,
     "discriminator_lr": 5e-4,
-    "augment": None,
-    "skip_excitation": False,
 }
 
 
@@ -51,17 +46,9 @@ def resolved(est, name, image_shape=None):
     """The value of parameter ``name``, with ``"auto"`` resolved by image size.
 
     ``image_shape`` is ``(height, width, channels)``; by default the fitted
-    ``est.image_shape_``. ``"skip_excitation"`` follows
-    ``generator_architecture``.
+    ``est.image_shape_``.
     """
-    # A model pickled before generator_architecture existed has the DCGAN one.
-    value = (
-        getattr(est, "generator_architecture", "dcgan")
-        if name == "skip_excitation"
-        else getattr(est, name)
-    )
-    if name == "skip_excitation" and value != "auto":
-        return value == "skip"
+    value = getattr(est, name)
     if not (isinstance(value, str) and value == "auto"):
         return value
     height, width, _ = est.image_shape_ if image_shape is None else image_shape
@@ -78,13 +65,6 @@ def check_network_factories(est):
                 f"{name} must be None (the built-in network) or a torch.nn.Module "
                 f"class or factory function, got {factory!r}."
             )
-
-
-def resolved_policy(est, policy):
-    """The parsed augmentation policy, ``"auto"`` resolved by image size."""
-    if isinstance(policy, str) and policy == "auto":
-        return parse_policy(resolved(est, "augment"))
-    return policy
 
 
 def _network_shape(est):
@@ -107,7 +87,8 @@ def _default_generator(est, shape, n_classes):
         first_stage=est.generator_first_stage,
         upsampling=est.generator_upsampling,
         n_classes=n_classes,
-        skip_excitation=resolved(est, "skip_excitation"),
+        # Models pickled before generator_architecture existed have none.
+        skip_excitation=getattr(est, "generator_architecture", "dcgan") == "skip",
     )
 
 

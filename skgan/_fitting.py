@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ._build import build_modules, resolved, resolved_policy
+from ._build import build_modules, resolved
 from ._device import resolve_device
 from ._estimator_state import modules_of, set_modules
 from ._labels import encode_labels
@@ -142,7 +142,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         loss=est.loss,
         real_label=real_label,
         fake_label=est.fake_label,
-        augment=resolved_policy(est, policy),
+        augment=policy,
         augment_p=est.history_[-1].get("augment_p", 0.0) if est.history_ else 0.0,
         autocast_dtype=torch.bfloat16 if est.precision == "bfloat16" else None,
     )

@@ -58,7 +58,7 @@ PARAMETER_CONSTRAINTS = {
     "depth": [Interval(Integral, 0, None, closed="left"), None],
     "generator_first_stage": [StrOptions({"dense", "transposed"})],
     "generator_upsampling": [StrOptions({"nearest", "transposed"})],
-    "generator_architecture": [StrOptions({"auto", "dcgan", "skip"})],
+    "generator_architecture": [StrOptions({"dcgan", "skip"})],
     "generator_batch_norm": ["boolean"],
     "spectral_norm": ["boolean"],
     "discriminator_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -93,9 +93,7 @@ PARAMETER_CONSTRAINTS = {
 def check_compound_parameters(est):
     """Validate parameters the constraint language cannot express.
 
-    Returns ``(betas, real_label_range, augmentation_policy)``; the policy
-    of ``augment="auto"`` is resolved by :func:`skgan._build.resolved_policy`
-    once the image size is known.
+    Returns ``(betas, real_label_range, augmentation_policy)``.
     """
     for name in _INTEGER_PARAMETERS:
         if isinstance(getattr(est, name), (bool, np.bool_)):
@@ -129,5 +127,4 @@ def check_compound_parameters(est):
                 "(compute capability 8.0 or later); use precision='float32'."
             )
     betas = tuple(float(b) for b in betas)
-    policy = "auto" if est.augment == "auto" else parse_policy(est.augment)
-    return betas, (float(real[0]), float(real[1])), policy
+    return betas, (float(real[0]), float(real[1])), parse_policy(est.augment)

@@ -24,9 +24,6 @@ __all__ = [
     "only_checkpoints",
 ]
 
-#: Parameters added after model files existed, with the value that gives the
-#: behaviour of files that lack them (their default may differ).
-_ADDED_LATER = {"generator_architecture": "dcgan"}
 _ATTRIBUTE_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -92,10 +89,6 @@ def decode_params(header, path, cls):
     except ValueError as exc:
         raise invalid(path, f"bad parameter value ({exc}).") from None
     known = set(default_params(cls))
-    for name, value in _ADDED_LATER.items():
-        # A file written before the parameter existed: the behaviour it had.
-        if name in known:
-            params.setdefault(name, value)
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(
