@@ -625,8 +625,14 @@ def load_brain(path, size, tune=False):
 class BrainSpaces:
     """Domain-CNN and whitened-PCA feature spaces, fitted on the train split."""
 
-    def __init__(self, X_train, y_train, n_components=50):
-        self.cnn = DomainCNN(random_state=0).fit(X_train, y_train)
+    def __init__(self, X_train, y_train, n_components=50, cache=None):
+        if cache is not None and Path(cache).exists():
+            self.cnn = torch.load(cache, weights_only=False)
+        else:
+            self.cnn = DomainCNN(random_state=0).fit(X_train, y_train)
+            if cache is not None:  # written whole, then renamed
+                torch.save(self.cnn, f"{cache}.part")
+                os.replace(f"{cache}.part", cache)
         self.pca = PCA(n_components, whiten=True, random_state=0).fit(
             _unit_rows(X_train)
         )
@@ -782,7 +788,11 @@ def main_brain(args):
     for size in args.size:
         X, y, X_eval, y_eval = load_brain(args.data, size, tune=args.tune)
         start = time.process_time()
-        spaces = BrainSpaces(X, y)
+        cache = None
+        if args.cache_dir:
+            tag = "_tune" if args.tune else ""
+            cache = Path(args.cache_dir) / f"domain_cnn_{size}px{tag}.pt"
+        spaces = BrainSpaces(X, y, cache=cache)
         cnn_acc = float(np.mean(spaces.cnn.predict(X_eval) == y_eval))
         print(
             f"{size} px: train {np.bincount(y).tolist()}, evaluation "
@@ -868,6 +878,14 @@ def main_brain(args):
                                 "history": history,
                             }
                         )
+                        if args.cache_dir:
+                            np.savez_compressed(
+                                _samples_path(
+                                    args.cache_dir, size, mode, method, seed, budget
+                                ),
+                                steps=steps,
+                                **{str(c): v for c, v in samples.items()},
+                            )
                         if seed == args.seeds[0] and budget == max(args.budgets):
                             grid[f"{method} ({budget:g} CPU s, {steps} steps)"] = (
                                 samples
@@ -888,6 +906,71 @@ def main_brain(args):
             )
         )
         print(f"numbers written to {args.json}")
+
+
+def _samples_path(folder, size, mode, method, seed, budget):
+    return Path(folder) / f"samples_{size}px_{mode}_{method}_{seed}_{budget:g}.npz"
+
+
+def merge_brain(args):
+    """Tables of several ``--json`` files, and grids from ``--cache-dir``.
+
+    For runs split over processes (one per method): each writes its JSON and
+    its samples; this prints the combined table and draws one grid per size
+    and mode with every method's samples of the first seed.
+    """
+    results, seen = [], set()
+    for path in args.merge.split(","):
+        for r in json.loads(Path(path).read_text())["results"]:
+            key = (r["size"], r["mode"], r["method"], r["seed"], r["budget"])
+            if key not in seen:
+                seen.add(key)
+                results.append(r)
+    order = {m: i for i, m in enumerate(["real (train split)", *BRAIN_METHODS])}
+    results.sort(
+        key=lambda r: (
+            r["size"],
+            r["mode"] != "unconditional",
+            r["budget"] or 0,
+            order[r["method"]],
+            r["seed"] or 0,
+        )
+    )
+    print(brain_table(results))
+    if not (args.grid_dir and args.cache_dir):
+        return
+    for size, mode in sorted({(r["size"], r["mode"]) for r in results}):
+        _, _, X_eval, y_eval = load_brain(args.data, size, tune=args.tune)
+        if mode == "conditional":
+            grid = {
+                "real (val)": {int(c): X_eval[y_eval == c] for c in np.unique(y_eval)}
+            }
+        else:
+            order_eval = np.random.default_rng(1).permutation(len(X_eval))
+            grid = {"real (val)": {None: X_eval[order_eval]}}
+        runs = [
+            r
+            for r in results
+            if (r["size"], r["mode"]) == (size, mode) and r["seed"] is not None
+        ]
+        first = min(r["seed"] for r in runs)
+        for r in runs:
+            if r["seed"] != first or r["budget"] != max(q["budget"] for q in runs):
+                continue
+            path = _samples_path(
+                args.cache_dir, size, mode, r["method"], r["seed"], r["budget"]
+            )
+            with np.load(path) as saved:
+                samples = {
+                    (None if k == "None" else int(k)): saved[k]
+                    for k in saved.files
+                    if k != "steps"
+                }
+            title = f"{r['method']} ({r['budget']:g} CPU s, {r['steps']} steps)"
+            grid[title] = samples
+        path = Path(args.grid_dir) / f"braintumor_{size}px_{mode}.png"
+        write_brain_grid(path, grid)
+        print(f"sample grid written to {path}")
 
 
 def brain_table(results):
@@ -986,6 +1069,16 @@ def parse_args(argv=None):
     parser.add_argument(
         "--grid-dir", help="brain MRI only: write the sample grids (PNG) here"
     )
+    parser.add_argument(
+        "--cache-dir",
+        help="brain MRI only: keep the domain CNN and every run's samples here "
+        "(to split a benchmark over processes, one per method, and --merge)",
+    )
+    parser.add_argument(
+        "--merge",
+        help="brain MRI only: comma-separated --json files of split runs; print "
+        "their combined table and draw grids from --cache-dir, training nothing",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--threads",
@@ -1037,7 +1130,10 @@ def main(argv=None):
     """Run the benchmark and print the tables."""
     args = parse_args(argv)
     if args.brain:
-        main_brain(args)
+        if args.merge:
+            merge_brain(args)
+        else:
+            main_brain(args)
         return
     if args.threads:
         torch.set_num_threads(args.threads)
