@@ -260,3 +260,11 @@ def test_new_parameters_round_trip_through_model_files(tmp_path):
     np.testing.assert_array_equal(
         loaded.sample(4, random_state=0), est.sample(4, random_state=0)
     )
+
+
+def test_the_augmenter_default_gan_does_not_depend_on_image_size():
+    from skgan.augment import default_augmentation_estimator
+
+    params = default_augmentation_estimator().get_params()
+    for name in SIZE_DEPENDENT:
+        assert params[name] == SMALL_IMAGE_SETTINGS[name]
