@@ -739,7 +739,7 @@ def write_brain_grid(path, rows, n_cols=8):
 
     from skgan.plotting import plot_image_grid
 
-    heights = [1 if None in samples else len(samples) for samples in rows.values()]
+    heights = [2 if None in samples else len(samples) for samples in rows.values()]
     fig, axes = plt.subplots(
         len(rows),
         1,
@@ -750,7 +750,7 @@ def write_brain_grid(path, rows, n_cols=8):
     for ax, (title, samples) in zip(axes[:, 0], rows.items()):
         if None in samples:
             plot_image_grid(
-                samples[None][: 2 * n_cols][:n_cols],
+                samples[None][: 2 * n_cols],
                 n_cols=n_cols,
                 data_range=(0, 255),
                 title=title,
