@@ -622,14 +622,26 @@ def load_brain(path, size, tune=False):
     return X, y, X_val, y_val
 
 
+def _area_average(images, size):
+    """uint8 square images area-averaged to ``size`` pixels (a divisor)."""
+    f = images.shape[-1] // size
+    if f == 1:
+        return images
+    blocks = images.reshape(len(images), size, f, size, f).astype(np.float64)
+    return np.rint(blocks.mean(axis=(2, 4))).astype(np.uint8)
+
+
 class BrainSpaces:
     """Domain-CNN and whitened-PCA feature spaces, fitted on the train split."""
 
-    def __init__(self, X_train, y_train, n_components=50, cache=None):
+    def __init__(self, X_train, y_train, n_components=50, cache=None, cnn_size=None):
+        # The CNN may work at a smaller size: images are area-averaged to it.
+        self.cnn_size = cnn_size or X_train.shape[-1]
+        X_cnn = _area_average(X_train, self.cnn_size)
         if cache is not None and Path(cache).exists():
             self.cnn = torch.load(cache, weights_only=False)
         else:
-            self.cnn = DomainCNN(random_state=0).fit(X_train, y_train)
+            self.cnn = DomainCNN(random_state=0).fit(X_cnn, y_train)
             if cache is not None:  # written whole, then renamed
                 torch.save(self.cnn, f"{cache}.part")
                 os.replace(f"{cache}.part", cache)
@@ -637,8 +649,14 @@ class BrainSpaces:
             _unit_rows(X_train)
         )
 
+    def cnn_features(self, images):
+        return self.cnn.transform(_area_average(images, self.cnn_size))
+
+    def cnn_predict(self, images):
+        return self.cnn.predict(_area_average(images, self.cnn_size))
+
     def scores(self, real, fake):
-        real_cnn, fake_cnn = self.cnn.transform(real), self.cnn.transform(fake)
+        real_cnn, fake_cnn = self.cnn_features(real), self.cnn_features(fake)
         precision, recall = precision_recall(
             real_cnn, fake_cnn, k=5, feature_extractor=None
         )
@@ -717,7 +735,7 @@ def evaluate_brain(spaces, samples, X_eval, y_eval):
     labels = np.concatenate([np.full(len(samples[c]), c) for c in classes])
     real = np.concatenate([X_eval[y_eval == c] for c in classes])
     scores = spaces.scores(real, fake)
-    scores["class_acc"] = float(np.mean(spaces.cnn.predict(fake) == labels))
+    scores["class_acc"] = float(np.mean(spaces.cnn_predict(fake) == labels))
     return scores
 
 
@@ -791,9 +809,10 @@ def main_brain(args):
         cache = None
         if args.cache_dir:
             tag = "_tune" if args.tune else ""
-            cache = Path(args.cache_dir) / f"domain_cnn_{size}px{tag}.pt"
-        spaces = BrainSpaces(X, y, cache=cache)
-        cnn_acc = float(np.mean(spaces.cnn.predict(X_eval) == y_eval))
+            cnn_size = args.cnn_size or size
+            cache = Path(args.cache_dir) / f"domain_cnn_{cnn_size}px{tag}.pt"
+        spaces = BrainSpaces(X, y, cache=cache, cnn_size=args.cnn_size)
+        cnn_acc = float(np.mean(spaces.cnn_predict(X_eval) == y_eval))
         print(
             f"{size} px: train {np.bincount(y).tolist()}, evaluation "
             f"{np.bincount(y_eval).tolist()}; domain CNN fitted in "
@@ -1068,6 +1087,13 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--grid-dir", help="brain MRI only: write the sample grids (PNG) here"
+    )
+    parser.add_argument(
+        "--cnn-size",
+        type=int,
+        default=None,
+        help="brain MRI only: train the domain CNN at this size and area-average "
+        "images to it before scoring (default: the image size)",
     )
     parser.add_argument(
         "--cache-dir",
