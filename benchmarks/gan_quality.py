@@ -786,7 +786,7 @@ def write_brain_grid(path, rows, n_cols=8):
             ax=ax,
         )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
