@@ -6,6 +6,14 @@ generator, two strided convolutions in the discriminator, BCE with logits,
 Adam (2e-4, beta1 0.5), batch 64. ``ReferenceDCGAN``'s keyword arguments each
 change one thing, for ablations; where they borrow a technique they use
 skgan's implementation of it (moving average, DiffAugment).
+
+``TutorialDCGAN`` is the 64x64 DCGAN of the PyTorch tutorial (ngf = ndf = 64,
+transposed convolutions from 1x1 noise, batch normalisation in both networks,
+BCE, Adam 2e-4 / 0.5, batch 128), for 64 and 128 pixel images (at 128, one
+more stage in each network, as the usual 128-pixel adaptations do).
+
+Both take a ``clock`` (default :func:`time.perf_counter`): pass
+:func:`time.process_time` to budget CPU time instead of wall-clock time.
 """
 
 import time
@@ -111,7 +119,9 @@ class ReferenceDCGAN:
         joint_call=False,
         ema_decay=None,
         augment=None,
+        clock=time.perf_counter,
     ):
+        self.clock = clock
         self.max_time = max_time
         self.seed = seed
         self.noise_dim = noise_dim
@@ -124,7 +134,7 @@ class ReferenceDCGAN:
 
     def fit(self, X):
         """Train on uint8 images ``X`` of shape ``(n, 28, 28)``; return self."""
-        start = time.perf_counter()
+        start = self.clock()
         torch.manual_seed(self.seed)
         data = torch.from_numpy(X.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
         self.generator = ReferenceGenerator(self.noise_dim).apply(_dcgan_init)
@@ -176,7 +186,7 @@ class ReferenceDCGAN:
                 if average is not None:
                     average.update()
                 self.n_steps += 1
-                if time.perf_counter() >= deadline:
+                if self.clock() >= deadline:
                     if average is not None:
                         self.generator = average.average
                     self.generator.eval()
@@ -191,6 +201,150 @@ class ReferenceDCGAN:
         )
         with torch.inference_mode():
             images = self.generator.eval()(noise).numpy()[:, 0]
+        return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+
+
+class TutorialGenerator(nn.Module):
+    """The PyTorch tutorial's DCGAN generator: 1x1 noise, 4x4 deconvolutions.
+
+    ``ngf * 8`` channels at 4x4, halved at every doubling down to ``ngf`` at
+    half the image size, then one transposed convolution to the image.
+    ``n_stages`` doublings after the 4x4 map (4 for 64x64, 5 for 128x128).
+    """
+
+    def __init__(self, noise_dim=100, ngf=64, n_stages=4):
+        super().__init__()
+        channels = [ngf * 2 ** min(3, n_stages - 1 - i) for i in range(n_stages)]
+        layers = [
+            nn.ConvTranspose2d(noise_dim, channels[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(channels[0]),
+            nn.ReLU(True),
+        ]
+        for c_in, c_out in zip(channels, channels[1:]):
+            layers += [
+                nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(True),
+            ]
+        layers += [nn.ConvTranspose2d(channels[-1], 1, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+        self.noise_dim = noise_dim
+
+    def forward(self, z):
+        return self.main(z.view(len(z), self.noise_dim, 1, 1))
+
+
+class TutorialDiscriminator(nn.Module):
+    """The PyTorch tutorial's DCGAN discriminator: 4x4 stride-2 convolutions.
+
+    ``ndf`` channels at half the image size, doubled (up to ``ndf * 8``) at
+    every halving, batch normalisation after all but the first, and a 4x4
+    convolution to one logit.
+    """
+
+    def __init__(self, ndf=64, n_stages=4):
+        super().__init__()
+        channels = [ndf * 2 ** min(3, i) for i in range(n_stages)]
+        layers = [
+            nn.Conv2d(1, channels[0], 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, True),
+        ]
+        for c_in, c_out in zip(channels, channels[1:]):
+            layers += [
+                nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.LeakyReLU(0.2, True),
+            ]
+        layers.append(nn.Conv2d(channels[-1], 1, 4, 1, 0, bias=False))
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.main(x).view(-1)
+
+
+class TutorialDCGAN:
+    """The PyTorch tutorial's 64x64 DCGAN, trained until a time budget expires.
+
+    Real and generated images reach the discriminator in separate batches,
+    BCE with logits (the tutorial's sigmoid + BCELoss, fused), Adam 2e-4 and
+    betas (0.5, 0.999), batch 128, 100-d noise, pixels in ``[-1, 1]``;
+    samples come from the generator in eval mode.
+
+    Parameters
+    ----------
+    max_time : float
+        Training seconds of ``clock``; checked after every step.
+    seed : int, default=0
+        Seeds torch at the start of ``fit``.
+    clock : callable, default=time.perf_counter
+    batch_size, ngf, ndf : int, default=128, 64, 64
+    """
+
+    noise_dim = 100
+
+    def __init__(
+        self, max_time, seed=0, clock=time.perf_counter, batch_size=128, ngf=64, ndf=64
+    ):
+        self.max_time = max_time
+        self.seed = seed
+        self.clock = clock
+        self.batch_size = batch_size
+        self.ngf = ngf
+        self.ndf = ndf
+
+    def fit(self, X):
+        """Train on uint8 images ``X`` of shape ``(n, 64, 64)`` or ``(n, 128, 128)``."""
+        start = self.clock()
+        side = X.shape[-1]
+        n_stages = {64: 4, 128: 5}[side]
+        torch.manual_seed(self.seed)
+        data = torch.from_numpy(X.astype(np.float32) / 127.5 - 1.0).unsqueeze(1)
+        self.generator = TutorialGenerator(self.noise_dim, self.ngf, n_stages)
+        self.generator.apply(_dcgan_init)
+        discriminator = TutorialDiscriminator(self.ndf, n_stages).apply(_dcgan_init)
+        opt_g = torch.optim.Adam(
+            self.generator.parameters(), lr=2e-4, betas=(0.5, 0.999)
+        )
+        opt_d = torch.optim.Adam(
+            discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999)
+        )
+        criterion = nn.BCEWithLogitsLoss()
+        batch = min(self.batch_size, len(data))
+        ones, zeros = torch.ones(batch), torch.zeros(batch)
+        self.n_steps = 0
+        deadline = start + self.max_time
+        self.generator.train()
+        discriminator.train()
+        while True:
+            order = torch.randperm(len(data))
+            for i in range(0, len(data) - batch + 1, batch):
+                real = data[order[i : i + batch]]
+                fake = self.generator(torch.randn(batch, self.noise_dim))
+                d_loss = criterion(discriminator(real), ones) + criterion(
+                    discriminator(fake.detach()), zeros
+                )
+                opt_d.zero_grad()
+                d_loss.backward()
+                opt_d.step()
+                g_loss = criterion(discriminator(fake), ones)
+                opt_g.zero_grad()
+                g_loss.backward()
+                opt_g.step()
+                self.n_steps += 1
+                if self.clock() >= deadline:
+                    self.generator.eval()
+                    return self
+
+    def sample(self, n_samples, random_state=0):
+        """Draw ``n_samples`` uint8 images with seeded noise."""
+        noise = torch.randn(
+            n_samples,
+            self.noise_dim,
+            generator=torch.Generator().manual_seed(random_state),
+        )
+        with torch.inference_mode():
+            images = torch.cat([self.generator.eval()(z) for z in noise.split(256)])
+        images = images.numpy()[:, 0]
         return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
 
 

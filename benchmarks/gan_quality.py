@@ -62,6 +62,35 @@ Columns of the table (overall values)
 
 A second table gives the same metrics per class; ``--json`` also stores density
 and coverage (k=5, classifier space).
+
+Brain MRI at 64 and 128 px (``--data braintumor``)
+    ``python benchmarks/gan_quality.py --data braintumor --size 64,128
+    --budgets 300`` trains on ``braintumor128.npz`` (meningioma / glioma /
+    pituitary slices, downsampled to each ``--size`` by area averaging) for
+    equal budgets of **CPU time of one thread** (``torch.set_num_threads(1)``,
+    measured with :func:`time.process_time`, so that other processes on the
+    machine do not change the comparison; skgan's ``max_time`` is pointed at
+    that clock). Methods (:data:`BRAIN_METHODS`):
+
+    * ``tutorial``: the PyTorch tutorial's 64 px DCGAN (``_reference_dcgan.py``,
+      ngf = ndf = 64, BCE, Adam 2e-4 / 0.5, batch 128; one more stage at
+      128 px);
+    * ``skgan-0.2``: :class:`skgan.DCGANEstimator` with the defaults it had
+      before it chose them by image size, spelled out;
+    * ``skgan-default``: :class:`skgan.DCGANEstimator` with its defaults.
+
+    ``--mode unconditional`` trains one GAN on all train images (no labels),
+    ``--mode conditional`` one class-conditional skgan model, and the
+    tutorial one GAN per class with the budget split between the classes.
+    Metrics against the val split: Fréchet distance in the 64 pooled features
+    of a small CNN trained on the train split (``_domain_cnn.py``; FID-cnn)
+    and in the 50 whitened principal components of the train pixels
+    (FID-wpca), precision and recall (k=5, CNN features), and, for
+    conditional runs, the share of samples the CNN assigns to the class they
+    were generated for, beside the CNN's accuracy on val. ``--grid-dir``
+    writes one PNG per size and mode: real val images, then each method.
+    ``--tune`` holds 500 train images out and scores against them instead of
+    val (for choosing settings without looking at val).
 """
 
 import argparse
@@ -69,15 +98,20 @@ import json
 import os
 import platform
 import time
+import types
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
-from _reference_dcgan import ReferenceDCGAN
+from _domain_cnn import DomainCNN
+from _reference_dcgan import ReferenceDCGAN, TutorialDCGAN
 from sklearn.decomposition import PCA
 from sklearn.neural_network import MLPClassifier
 from torch import nn
 
+import skgan.gan._fitting
+import skgan.nn.training
 from skgan import DCGANEstimator
 from skgan.metrics import (
     density_coverage,
@@ -87,6 +121,8 @@ from skgan.metrics import (
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "pneumoniamnist.npz"
+BRAIN_DATA = DATA.with_name("braintumor128.npz")
+BRAIN_CLASS_NAMES = {0: "meningioma", 1: "glioma", 2: "pituitary"}
 CLASS_NAMES = {0: "normal", 1: "pneumonia"}
 
 #: skgan configurations: name -> DCGANEstimator parameters. The benchmark adds
@@ -544,6 +580,465 @@ def machine_info():
 
 
 # --------------------------------------------------------------------------- #
+# brain MRI at 64 and 128 px, CPU-time budgets
+# --------------------------------------------------------------------------- #
+
+#: Brain MRI methods: the tutorial DCGAN, skgan's defaults before they were
+#: chosen by image size (spelled out) and skgan's current defaults.
+SKGAN_0_2 = {
+    "generator_width": 16,
+    "discriminator_width": 16,
+    "batch_size": 32,
+    "generator_lr": 2e-4,
+    "discriminator_lr": 2e-4,
+    "augment": None,
+    "generator_architecture": "dcgan",
+}
+BRAIN_METHODS = {"tutorial": None, "skgan-0.2": SKGAN_0_2, "skgan-default": {}}
+N_TUNE = 500
+
+
+def load_brain(path, size, tune=False):
+    """Train and evaluation images of ``braintumor128.npz`` at ``size`` pixels.
+
+    Area averaging of ``128 // size`` squares. With ``tune``, the last
+    :data:`N_TUNE` of a seeded permutation of train are held out and returned
+    as the evaluation set instead of val.
+    """
+    with np.load(path) as data:
+        X, y = data["train_images"], data["train_labels"].ravel()
+        X_val, y_val = data["val_images"], data["val_labels"].ravel()
+
+    def down(images):
+        f = images.shape[1] // size
+        blocks = images.reshape(len(images), size, f, size, f).astype(np.float64)
+        return np.rint(blocks.mean(axis=(2, 4))).astype(np.uint8)
+
+    X, X_val = down(X), down(X_val)
+    if tune:
+        order = np.random.default_rng(0).permutation(len(X))
+        held, kept = order[:N_TUNE], order[N_TUNE:]
+        return X[kept], y[kept], X[held], y[held]
+    return X, y, X_val, y_val
+
+
+def _area_average(images, size):
+    """uint8 square images area-averaged to ``size`` pixels (a divisor)."""
+    f = images.shape[-1] // size
+    if f == 1:
+        return images
+    blocks = images.reshape(len(images), size, f, size, f).astype(np.float64)
+    return np.rint(blocks.mean(axis=(2, 4))).astype(np.uint8)
+
+
+class BrainSpaces:
+    """Domain-CNN and whitened-PCA feature spaces, fitted on the train split."""
+
+    def __init__(self, X_train, y_train, n_components=50, cache=None, cnn_size=None):
+        # The CNN may work at a smaller size: images are area-averaged to it.
+        self.cnn_size = cnn_size or X_train.shape[-1]
+        X_cnn = _area_average(X_train, self.cnn_size)
+        if cache is not None and Path(cache).exists():
+            self.cnn = torch.load(cache, weights_only=False)
+        else:
+            self.cnn = DomainCNN(random_state=0).fit(X_cnn, y_train)
+            if cache is not None:  # written whole, then renamed
+                torch.save(self.cnn, f"{cache}.part")
+                os.replace(f"{cache}.part", cache)
+        self.pca = PCA(n_components, whiten=True, random_state=0).fit(
+            _unit_rows(X_train)
+        )
+
+    def cnn_features(self, images):
+        return self.cnn.transform(_area_average(images, self.cnn_size))
+
+    def cnn_predict(self, images):
+        return self.cnn.predict(_area_average(images, self.cnn_size))
+
+    def scores(self, real, fake):
+        real_cnn, fake_cnn = self.cnn_features(real), self.cnn_features(fake)
+        precision, recall = precision_recall(
+            real_cnn, fake_cnn, k=5, feature_extractor=None
+        )
+        return {
+            "fid_cnn": frechet_distance(real_cnn, fake_cnn),
+            "fid_wpca": frechet_distance(
+                self.pca.transform(_unit_rows(real)),
+                self.pca.transform(_unit_rows(fake)),
+            ),
+            "precision": precision,
+            "recall": recall,
+        }
+
+
+CPU_CLOCK = types.SimpleNamespace(perf_counter=time.process_time)
+
+
+def _cpu_budget():
+    """Point skgan's ``max_time`` at the process's CPU time (one thread)."""
+    stack = mock.patch.object(skgan.nn.training, "time", CPU_CLOCK)
+    fitting = mock.patch.object(skgan.gan._fitting, "time", CPU_CLOCK)
+    return stack, fitting
+
+
+def train_brain(method, budget, X, y, n_per_class, *, conditional, seed):
+    """Train ``method`` for ``budget`` CPU seconds and sample.
+
+    Returns ``(samples, steps, cpu_seconds, history)``: ``samples`` is
+    ``{class: images}`` when conditional, else ``{None: images}`` with
+    ``sum(n_per_class.values())`` images.
+    """
+    classes = sorted(n_per_class)
+    start = time.process_time()
+    if method == "tutorial":
+        samples, steps = {}, 0
+        groups = [(c, X[y == c]) for c in classes] if conditional else [(None, X)]
+        for c, images in groups:
+            model = TutorialDCGAN(
+                budget / len(groups),
+                seed=seed + (0 if c is None else int(c)),
+                clock=time.process_time,
+            ).fit(images)
+            steps += model.n_steps
+            n = n_per_class[c] if conditional else sum(n_per_class.values())
+            samples[c] = model.sample(n, random_state=seed)
+        return samples, steps, time.process_time() - start, None
+    estimator = DCGANEstimator(
+        **BRAIN_METHODS[method],
+        epochs=HUGE_EPOCHS,
+        max_time=budget,
+        conditional=conditional,
+        on_divergence="restore",
+        random_state=seed,
+        device="cpu",
+    )
+    patch_training, patch_fitting = _cpu_budget()
+    with patch_training, patch_fitting:
+        estimator.fit(X, y if conditional else None)
+    seconds = time.process_time() - start
+    if conditional:
+        samples = {
+            c: estimator.sample(n_per_class[c], random_state=seed, y=c)[0]
+            for c in classes
+        }
+    else:
+        samples = {None: estimator.sample(sum(n_per_class.values()), random_state=seed)}
+    return samples, _skgan_steps(estimator), seconds, estimator.history_
+
+
+def evaluate_brain(spaces, samples, X_eval, y_eval):
+    """Overall metrics (and class accuracy when ``samples`` has classes)."""
+    if None in samples:
+        return spaces.scores(X_eval, samples[None])
+    classes = sorted(samples)
+    fake = np.concatenate([samples[c] for c in classes])
+    labels = np.concatenate([np.full(len(samples[c]), c) for c in classes])
+    real = np.concatenate([X_eval[y_eval == c] for c in classes])
+    scores = spaces.scores(real, fake)
+    scores["class_acc"] = float(np.mean(spaces.cnn_predict(fake) == labels))
+    return scores
+
+
+BRAIN_COLUMNS = [
+    ("FID-cnn", "fid_cnn", "{:.2f}"),
+    ("FID-wpca", "fid_wpca", "{:.2f}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("class acc", "class_acc", "{:.3f}"),
+]
+
+
+def write_brain_grid(path, rows, n_cols=8):
+    """PNG of sample rows: ``{title: {class or None: images}}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skgan.plotting import plot_image_grid
+
+    heights = [2 if None in samples else len(samples) for samples in rows.values()]
+    fig, axes = plt.subplots(
+        len(rows),
+        1,
+        figsize=(7.0, 0.6 + 0.95 * sum(heights)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )
+    for ax, (title, samples) in zip(axes[:, 0], rows.items()):
+        if None in samples:
+            plot_image_grid(
+                samples[None][: 2 * n_cols],
+                n_cols=n_cols,
+                data_range=(0, 255),
+                title=title,
+                ax=ax,
+            )
+            continue
+        classes = sorted(samples)
+        plot_image_grid(
+            np.concatenate([samples[c][:n_cols] for c in classes]),
+            labels=np.repeat(classes, n_cols),
+            label_names=BRAIN_CLASS_NAMES,
+            n_cols=n_cols,
+            data_range=(0, 255),
+            title=title,
+            ax=ax,
+        )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main_brain(args):
+    """The brain MRI benchmark (``--data braintumor``)."""
+    torch.set_num_threads(args.threads or 1)
+    info = machine_info()
+    print(
+        f"machine: {info['processor']} ({info['machine']}), {info['cpu_count']} CPUs, "
+        f"torch {info['torch']} ({info['torch_threads']} threads), "
+        f"OMP_WAIT_POLICY={info['omp_wait_policy']}, load average at start "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        flush=True,
+    )
+    warm_up_torch()
+    results = []
+    for size in args.size:
+        X, y, X_eval, y_eval = load_brain(args.data, size, tune=args.tune)
+        start = time.process_time()
+        cache = None
+        if args.cache_dir:
+            tag = "_tune" if args.tune else ""
+            cnn_size = args.cnn_size or size
+            cache = Path(args.cache_dir) / f"domain_cnn_{cnn_size}px{tag}.pt"
+        spaces = BrainSpaces(X, y, cache=cache, cnn_size=args.cnn_size)
+        cnn_acc = float(np.mean(spaces.cnn_predict(X_eval) == y_eval))
+        print(
+            f"{size} px: train {np.bincount(y).tolist()}, evaluation "
+            f"{np.bincount(y_eval).tolist()}; domain CNN fitted in "
+            f"{time.process_time() - start:.0f} CPU s, accuracy on "
+            f"{'held-out train' if args.tune else 'val'} {cnn_acc:.3f}",
+            flush=True,
+        )
+        n_per_class = {int(c): int(np.sum(y_eval == c)) for c in np.unique(y)}
+        rng = np.random.default_rng(args.seed)
+        real = {
+            int(c): X[rng.choice(np.flatnonzero(y == c), n, replace=False)]
+            for c, n in n_per_class.items()
+        }
+        for mode in args.brain_modes:
+            conditional = mode == "conditional"
+            real_scores = evaluate_brain(
+                spaces,
+                real if conditional else {None: np.concatenate(list(real.values()))},
+                X_eval,
+                y_eval,
+            )
+            results.append(
+                {
+                    "size": size,
+                    "mode": mode,
+                    "method": "real (train split)",
+                    "seed": None,
+                    "budget": None,
+                    "steps": None,
+                    "seconds": None,
+                    "scores": real_scores,
+                    "cnn_accuracy": cnn_acc,
+                }
+            )
+            grid = {
+                "real (val)": (
+                    {c: X_eval[y_eval == c] for c in n_per_class}
+                    if conditional
+                    else {
+                        None: X_eval[np.random.default_rng(1).permutation(len(X_eval))]
+                    }
+                )
+            }
+            for seed in args.seeds:
+                for budget in args.budgets:
+                    for method in args.methods:
+                        samples, steps, seconds, history = train_brain(
+                            method,
+                            budget,
+                            X,
+                            y,
+                            n_per_class,
+                            conditional=conditional,
+                            seed=seed,
+                        )
+                        scores = evaluate_brain(spaces, samples, X_eval, y_eval)
+                        extra = ""
+                        if history and "augment_p" in history[-1]:
+                            extra = f" augment_p {history[-1]['augment_p']:.2f}"
+                        print(
+                            f"{size} px {mode} seed {seed} budget {budget:g} CPU s "
+                            f"{method:14s} {steps:6d} steps in {seconds:6.1f} CPU s  "
+                            + "  ".join(
+                                f"{h} {scores[k]:.3f}"
+                                for h, k, _ in BRAIN_COLUMNS
+                                if k in scores
+                            )
+                            + extra,
+                            flush=True,
+                        )
+                        results.append(
+                            {
+                                "size": size,
+                                "mode": mode,
+                                "method": method,
+                                "seed": seed,
+                                "budget": budget,
+                                "steps": steps,
+                                "seconds": seconds,
+                                "scores": scores,
+                                "cnn_accuracy": cnn_acc,
+                                "history": history,
+                            }
+                        )
+                        if args.cache_dir:
+                            np.savez_compressed(
+                                _samples_path(
+                                    args.cache_dir, size, mode, method, seed, budget
+                                ),
+                                steps=steps,
+                                **{str(c): v for c, v in samples.items()},
+                            )
+                        if seed == args.seeds[0] and budget == max(args.budgets):
+                            grid[f"{method} ({budget:g} CPU s, {steps} steps)"] = (
+                                samples
+                            )
+            if args.grid_dir:
+                path = Path(args.grid_dir) / f"braintumor_{size}px_{mode}.png"
+                write_brain_grid(path, grid)
+                print(f"sample grid written to {path}", flush=True)
+    print()
+    print(brain_table(results))
+    print("load average at end: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {"machine": info, "args": vars(args), "results": results},
+                indent=2,
+                default=str,
+            )
+        )
+        print(f"numbers written to {args.json}")
+
+
+def _samples_path(folder, size, mode, method, seed, budget):
+    return Path(folder) / f"samples_{size}px_{mode}_{method}_{seed}_{budget:g}.npz"
+
+
+def merge_brain(args):
+    """Tables of several ``--json`` files, and grids from ``--cache-dir``.
+
+    For runs split over processes (one per method): each writes its JSON and
+    its samples; this prints the combined table and draws one grid per size
+    and mode with every method's samples of the first seed.
+    """
+    results, seen = [], set()
+    for path in args.merge.split(","):
+        for r in json.loads(Path(path).read_text())["results"]:
+            key = (r["size"], r["mode"], r["method"], r["seed"], r["budget"])
+            if key not in seen:
+                seen.add(key)
+                results.append(r)
+    order = {m: i for i, m in enumerate(["real (train split)", *BRAIN_METHODS])}
+    results.sort(
+        key=lambda r: (
+            r["size"],
+            r["mode"] != "unconditional",
+            r["budget"] or 0,
+            order[r["method"]],
+            r["seed"] or 0,
+        )
+    )
+    print(brain_table(results))
+    if not (args.grid_dir and args.cache_dir):
+        return
+    for size, mode in sorted({(r["size"], r["mode"]) for r in results}):
+        _, _, X_eval, y_eval = load_brain(args.data, size, tune=args.tune)
+        if mode == "conditional":
+            grid = {
+                "real (val)": {int(c): X_eval[y_eval == c] for c in np.unique(y_eval)}
+            }
+        else:
+            order_eval = np.random.default_rng(1).permutation(len(X_eval))
+            grid = {"real (val)": {None: X_eval[order_eval]}}
+        runs = [
+            r
+            for r in results
+            if (r["size"], r["mode"]) == (size, mode) and r["seed"] is not None
+        ]
+        first = min(r["seed"] for r in runs)
+        for r in runs:
+            if r["seed"] != first or r["budget"] != max(q["budget"] for q in runs):
+                continue
+            path = _samples_path(
+                args.cache_dir, size, mode, r["method"], r["seed"], r["budget"]
+            )
+            with np.load(path) as saved:
+                samples = {
+                    (None if k == "None" else int(k)): saved[k]
+                    for k in saved.files
+                    if k != "steps"
+                }
+            title = f"{r['method']} ({r['budget']:g} CPU s, {r['steps']} steps)"
+            grid[title] = samples
+        path = Path(args.grid_dir) / f"braintumor_{size}px_{mode}.png"
+        write_brain_grid(path, grid)
+        print(f"sample grid written to {path}")
+
+
+def brain_table(results):
+    """Markdown table: mean (min-max over seeds) per size, mode, budget, method."""
+    groups = {}
+    for r in results:
+        key = (r["size"], r["mode"], r["budget"], r["method"])
+        groups.setdefault(key, []).append(r)
+    headers = [
+        "size",
+        "mode",
+        "CPU s",
+        "method",
+        "seeds",
+        "steps",
+        *[c[0] for c in BRAIN_COLUMNS],
+        "CNN val acc",
+    ]
+    rows = []
+    for (size, mode, budget, method), runs in groups.items():
+        cells = []
+        for _h, key, fmt in BRAIN_COLUMNS:
+            values = [r["scores"][key] for r in runs if key in r["scores"]]
+            if not values:
+                cells.append("-")
+            elif len(values) == 1:
+                cells.append(fmt.format(values[0]))
+            else:
+                cells.append(
+                    fmt.format(np.mean(values))
+                    + f" ({fmt.format(min(values))}-{fmt.format(max(values))})"
+                )
+        steps = [r["steps"] for r in runs if r["steps"] is not None]
+        rows.append(
+            [
+                f"{size}",
+                mode,
+                "-" if budget is None else f"{budget:g}",
+                method,
+                str(len(runs)) if budget is not None else "-",
+                "-" if not steps else f"{np.mean(steps):.0f}",
+                *cells,
+                f"{runs[0]['cnn_accuracy']:.3f}",
+            ]
+        )
+    return _markdown(headers, rows)
+
+
+# --------------------------------------------------------------------------- #
 # main
 # --------------------------------------------------------------------------- #
 
@@ -564,7 +1059,52 @@ def parse_args(argv=None):
     parser.add_argument(
         "--mode", choices=["per-class", "conditional"], default="per-class"
     )
-    parser.add_argument("--data", default=str(DATA), help="pneumoniamnist.npz")
+    parser.add_argument(
+        "--data",
+        default=str(DATA),
+        help="pneumoniamnist.npz, or 'braintumor' (or a braintumor128.npz path) "
+        "for the 64/128 px brain MRI benchmark",
+    )
+    parser.add_argument(
+        "--size",
+        default="64",
+        help="brain MRI only: comma-separated image sizes (64, 128)",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="brain MRI only: comma-separated seeds (default: --seed)",
+    )
+    parser.add_argument(
+        "--brain-modes",
+        default="unconditional,conditional",
+        help="brain MRI only: comma-separated subset of unconditional,conditional",
+    )
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="brain MRI only: score against 500 held-out train images, not val",
+    )
+    parser.add_argument(
+        "--grid-dir", help="brain MRI only: write the sample grids (PNG) here"
+    )
+    parser.add_argument(
+        "--cnn-size",
+        type=int,
+        default=None,
+        help="brain MRI only: train the domain CNN at this size and area-average "
+        "images to it before scoring (default: the image size)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        help="brain MRI only: keep the domain CNN and every run's samples here "
+        "(to split a benchmark over processes, one per method, and --merge)",
+    )
+    parser.add_argument(
+        "--merge",
+        help="brain MRI only: comma-separated --json files of split runs; print "
+        "their combined table and draw grids from --cache-dir, training nothing",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--threads",
@@ -583,10 +1123,28 @@ def parse_args(argv=None):
     parser.add_argument("--json", help="write all numbers to this JSON file")
     args = parser.parse_args(argv)
     args.budgets = [float(b) for b in args.budgets.split(",")]
+    args.brain = args.data == "braintumor" or "braintumor" in Path(args.data).name
+    if args.brain:
+        if args.data == "braintumor":
+            args.data = str(BRAIN_DATA)
+        if args.methods == DEFAULT_METHODS:
+            args.methods = ",".join(BRAIN_METHODS)
+        args.size = [int(v) for v in args.size.split(",")]
+        if any(v not in (64, 128) for v in args.size):
+            parser.error("--size takes 64 and/or 128")
+        args.seeds = (
+            [args.seed]
+            if args.seeds is None
+            else [int(v) for v in args.seeds.split(",")]
+        )
+        args.brain_modes = [m.strip() for m in args.brain_modes.split(",")]
+        if any(m not in ("unconditional", "conditional") for m in args.brain_modes):
+            parser.error("--brain-modes: unconditional and/or conditional")
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in args.methods if m not in METHODS]
+    known = list(BRAIN_METHODS) if args.brain else METHODS
+    unknown = [m for m in args.methods if m not in known]
     if unknown:
-        parser.error(f"unknown methods {unknown}; choose from {METHODS}")
+        parser.error(f"unknown methods {unknown}; choose from {known}")
     if args.train_per_class is not None and args.train_per_class < 1:
         parser.error("--train-per-class must be positive")
     if any(b <= 0 for b in args.budgets):
@@ -597,6 +1155,12 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the benchmark and print the tables."""
     args = parse_args(argv)
+    if args.brain:
+        if args.merge:
+            merge_brain(args)
+        else:
+            main_brain(args)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     load_start = os.getloadavg()

@@ -425,6 +425,7 @@ BAD_PARAMETERS = {
     "depth": -1,
     "generator_first_stage": "conv",
     "generator_upsampling": "bilinear",
+    "generator_architecture": "fastgan",
     "generator_batch_norm": "yes",
     "spectral_norm": None,
     "discriminator_dropout": 1.0,

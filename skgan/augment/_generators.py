@@ -41,6 +41,8 @@ def default_augmentation_estimator():
         noise_dim=100,
         steps=600,
         batch_size=32,
+        generator_lr=2e-4,
+        discriminator_lr=2e-4,
         loss="hinge",
         generator_width=16,
         discriminator_width=16,

@@ -15,7 +15,45 @@ import torch
 from ..nn import Discriminator, Generator, auto_depth
 from ..nn.fitting import GANModules
 
-__all__ = ["build_modules", "check_network_factories"]
+__all__ = [
+    "LARGE_IMAGE_SIDE",
+    "build_modules",
+    "check_network_factories",
+    "resolved",
+]
+
+#: Images whose shorter side has at least this many pixels get the "auto"
+#: settings of :data:`LARGE_IMAGE_SETTINGS`; smaller ones those of
+#: :data:`SMALL_IMAGE_SETTINGS` (the defaults before "auto" existed).
+LARGE_IMAGE_SIDE = 64
+SMALL_IMAGE_SETTINGS = {
+    "generator_width": 16,
+    "discriminator_width": 16,
+    "batch_size": 32,
+    "generator_lr": 2e-4,
+    "discriminator_lr": 2e-4,
+}
+LARGE_IMAGE_SETTINGS = {
+    "generator_width": 8,
+    "discriminator_width": 8,
+    "batch_size": 16,
+    "generator_lr": 5e-4,
+    "discriminator_lr": 5e-4,
+}
+
+
+def resolved(est, name, image_shape=None):
+    """The value of parameter ``name``, with ``"auto"`` resolved by image size.
+
+    ``image_shape`` is ``(height, width, channels)``; by default the fitted
+    ``est.image_shape_``.
+    """
+    value = getattr(est, name)
+    if not (isinstance(value, str) and value == "auto"):
+        return value
+    height, width, _ = est.image_shape_ if image_shape is None else image_shape
+    large = min(height, width) >= LARGE_IMAGE_SIDE
+    return (LARGE_IMAGE_SETTINGS if large else SMALL_IMAGE_SETTINGS)[name]
 
 
 def check_network_factories(est):
@@ -43,12 +81,14 @@ def _default_generator(est, shape, n_classes):
     return Generator(
         est.noise_dim,
         shape,
-        width=est.generator_width,
+        width=resolved(est, "generator_width"),
         depth=auto_depth(height, width) if est.depth is None else est.depth,
         batch_norm=est.generator_batch_norm,
         first_stage=est.generator_first_stage,
         upsampling=est.generator_upsampling,
         n_classes=n_classes,
+        # Models pickled before generator_architecture existed have none.
+        skip_excitation=getattr(est, "generator_architecture", "dcgan") == "skip",
     )
 
 
@@ -57,7 +97,7 @@ def _default_discriminator(est, shape, n_classes):
     depth = auto_depth(height, width) if est.depth is None else est.depth
     return Discriminator(
         shape,
-        width=est.discriminator_width,
+        width=resolved(est, "discriminator_width"),
         depth=min(depth, auto_depth(height, width)),
         spectral_norm=est.spectral_norm,
         dropout=est.discriminator_dropout,
@@ -147,10 +187,12 @@ def build_modules(est, *, with_ema=False, betas=None):
         generator=generator,
         discriminator=discriminator,
         generator_optimizer=torch.optim.Adam(
-            generator.parameters(), lr=est.generator_lr, betas=betas
+            generator.parameters(), lr=resolved(est, "generator_lr"), betas=betas
         ),
         discriminator_optimizer=torch.optim.Adam(
-            discriminator.parameters(), lr=est.discriminator_lr, betas=betas
+            discriminator.parameters(),
+            lr=resolved(est, "discriminator_lr"),
+            betas=betas,
         ),
         generator_ema=(
             copy.deepcopy(generator).requires_grad_(False) if with_ema else None

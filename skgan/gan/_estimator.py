@@ -54,11 +54,14 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         Train for exactly this many updates (batches) per call to ``fit``
         instead of ``epochs``: the natural unit for small sets, where an epoch
         is one or two steps. The last epoch may stop part-way.
-    batch_size : int, default=32
-        Images per step (smaller sets use all images in one step).
-    generator_lr, discriminator_lr : float, default=2e-4
+    batch_size : int or "auto", default="auto"
+        Images per step (smaller sets use all images in one step). ``"auto"``:
+        32 for images below 64 pixels on their shorter side, 16 from 64 pixels
+        on (more, cheaper steps learn faster there; see :ref:`recipe`).
+    generator_lr, discriminator_lr : float or "auto", default="auto"
         Adam learning rates of the generator and the discriminator (set them
-        apart for TTUR).
+        apart for TTUR). ``"auto"``: 2e-4 below 64 pixels, 5e-4 from 64
+        pixels on.
     betas : tuple of (float, float), default=(0.5, 0.999)
         Adam coefficients for both networks.
     loss : {"bce", "hinge"}, default="hinge"
@@ -70,12 +73,13 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         ``(0.8, 1.0)``, a common setting for small medical sets).
     fake_label : float, default=0.0
         With ``loss="bce"`` only: the target for generated images (e.g. 0.1).
-    generator_width, discriminator_width : int, default=16
+    generator_width, discriminator_width : int or "auto", default="auto"
         Channels of the generator's last and the discriminator's first stage;
         each stage nearer the noise doubles them (capped at 512). Narrow
         networks make many more steps per second on a CPU, which is what
         counts on small data (see :ref:`recipe`); on a GPU, 32-64 are common.
-        Ignored by a user-supplied ``generator`` / ``discriminator``.
+        ``"auto"`` is 16 below 64 pixels and 8 from 64 pixels on. Ignored by a
+        user-supplied ``generator`` / ``discriminator``.
     depth : int, default=None
         Resolution doublings in the generator (halvings in the discriminator).
         None picks the largest depth, up to 4, whose first feature map is at
@@ -84,6 +88,12 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         Project the noise with a dense layer or a transposed convolution.
     generator_upsampling : {"nearest", "transposed"}, default="nearest"
         Nearest upsampling + 3x3 conv, or 4x4 stride-2 transposed convolutions.
+    generator_architecture : {"dcgan", "skip"}, default="dcgan"
+        ``"dcgan"``: the stages feed each other only. ``"skip"`` adds
+        skip-layer excitation (as in FastGAN): each stage from the third on is
+        gated, channel by channel, by the feature map three stages earlier,
+        so that the coarse layout steers the fine stages. It did not improve
+        64 pixel brain MRI within minutes of CPU (see :ref:`recipe`).
     generator_batch_norm : bool, default=True
         Batch normalisation in the generator.
     spectral_norm : bool, default=True
@@ -101,8 +111,15 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         DiffAugment policy applied to every discriminator input, real and
         generated: a comma-separated subset of ``"color"``, ``"translation"``,
         ``"cutout"`` (e.g. ``"translation,cutout"``); None or ``""`` for none.
-        No flips, by design. Off by default: at the budgets measured in
-        :ref:`recipe` it slowed convergence more than it helped.
+        No flips, by design. Adding ``"ada"`` makes it adaptive (ADA): each
+        transformation is applied to each image with a probability ``p``
+        that starts at 0 and, every 4 steps, rises by 0.02 while the
+        discriminator is right about more than 80% of the real images
+        (``E[sign(D(x))] > 0.6``) and falls by 0.02 while it is right about
+        fewer; ``"ada"`` alone means ``"ada,translation,cutout"``. ``p`` is
+        recorded in ``history_`` and continues with ``warm_start``. Off by
+        default: at the budgets measured in :ref:`recipe`, fixed and
+        adaptive DiffAugment slowed convergence more than they helped.
     ema_decay : float or None, default=0.999
         Keep an exponential moving average of the generator's weights with
         this decay (warmed up over the first steps); ``sample`` then uses the
@@ -210,10 +227,11 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
     history_ : list of dict
         One entry per epoch: ``epoch``, ``d_loss``, ``g_loss``,
         ``d_real_accuracy``, ``d_fake_accuracy``, ``seconds``, ``n_steps``,
-        ``completed``, ``warnings`` (the failures seen so far: any of
-        ``"discriminator_won"``, ``"mode_collapse"``, ``"no_progress"``; each
-        first sighting also raises a :class:`~skgan.TrainingWarning` naming
-        likely fixes) and ``sample_spread`` (mean pairwise distance of a
+        ``completed``, with adaptive augmentation ``augment_p`` (its
+        probability at the end of the epoch), ``warnings`` (the failures
+        seen so far: any of ``"discriminator_won"``, ``"mode_collapse"``,
+        ``"no_progress"``; each first sighting also raises a
+        :class:`~skgan.TrainingWarning` naming likely fixes) and ``sample_spread`` (mean pairwise distance of a
         fixed batch of generated images over that of real images, when
         measured in that epoch, else None).
     image_layout_ : ImageLayout
@@ -254,18 +272,19 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         *,
         epochs=25,
         steps=None,
-        batch_size=32,
-        generator_lr=2e-4,
-        discriminator_lr=2e-4,
+        batch_size="auto",
+        generator_lr="auto",
+        discriminator_lr="auto",
         betas=(0.5, 0.999),
         loss="hinge",
         real_label=1.0,
         fake_label=0.0,
-        generator_width=16,
-        discriminator_width=16,
+        generator_width="auto",
+        discriminator_width="auto",
         depth=None,
         generator_first_stage="dense",
         generator_upsampling="nearest",
+        generator_architecture="dcgan",
         generator_batch_norm=True,
         spectral_norm=True,
         discriminator_dropout=0.0,
@@ -305,6 +324,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         self.depth = depth
         self.generator_first_stage = generator_first_stage
         self.generator_upsampling = generator_upsampling
+        self.generator_architecture = generator_architecture
         self.generator_batch_norm = generator_batch_norm
         self.spectral_norm = spectral_norm
         self.discriminator_dropout = discriminator_dropout

@@ -21,7 +21,7 @@ from ..nn.fitting import TrainingOutcome, train_gan
 from ..nn.training import StopTraining
 from ..utils._device import resolve_device
 from ..utils._progress import ProgressReporter
-from ._build import build_modules
+from ._build import build_modules, resolved
 from ._estimator_state import modules_of, set_modules
 from ._labels import encode_labels
 from ._training_data import training_images
@@ -101,8 +101,8 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         labels = torch.from_numpy(labels).to(est.device_)
     modules = modules_of(est)
     for optimizer, lr in (
-        (modules.generator_optimizer, est.generator_lr),
-        (modules.discriminator_optimizer, est.discriminator_lr),
+        (modules.generator_optimizer, resolved(est, "generator_lr")),
+        (modules.discriminator_optimizer, resolved(est, "discriminator_lr")),
     ):
         for group in optimizer.param_groups:  # parameters may change between fits
             group["lr"], group["betas"] = lr, betas
@@ -153,7 +153,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         rng_state=est._rng_state,
         ema_updates=est._ema_updates,
         ema_decay=est.ema_decay,
-        batch_size=min(est.batch_size, data.shape[0]),
+        batch_size=min(resolved(est, "batch_size"), data.shape[0]),
         n_epochs=n_epochs,
         max_steps=steps,
         deadline=(None if est.max_time is None else time.perf_counter() + est.max_time),
@@ -170,6 +170,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         real_label=real_label,
         fake_label=est.fake_label,
         augment=policy,
+        augment_p=est.history_[-1].get("augment_p", 0.0) if est.history_ else 0.0,
         autocast_dtype=_AUTOCAST_DTYPES[est.precision],
     )
     set_modules(est, modules)
@@ -288,6 +289,8 @@ def record_epoch(est, stats, seconds):
         "n_steps": stats["n_steps"],
         "completed": stats["completed"],
     }
+    if "augment_p" in stats:  # adaptive augmentation
+        record["augment_p"] = stats["augment_p"]
     est.history_.append(record)
     return record
 

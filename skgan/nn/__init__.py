@@ -1,6 +1,12 @@
 """The torch layer: networks, losses and the training step. Knows nothing of sklearn."""
 
-from .augmentation import AUGMENTATIONS, diff_augment, parse_policy, random_affine
+from .augmentation import (
+    AUGMENTATIONS,
+    AdaptiveAugmentation,
+    diff_augment,
+    parse_policy,
+    random_affine,
+)
 from .data import ScaledImages
 from .ema import ExponentialMovingAverage
 from .losses import LOSSES, discriminator_loss, fake_loss, generator_loss, real_loss
@@ -9,6 +15,7 @@ from .training import AdversarialTrainer, DivergenceError, isolated_rng
 
 __all__ = [
     "AUGMENTATIONS",
+    "AdaptiveAugmentation",
     "LOSSES",
     "ExponentialMovingAverage",
     "diff_augment",

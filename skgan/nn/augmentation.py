@@ -8,6 +8,11 @@ training set while G still learns the un-augmented distribution.
 :func:`random_affine` rotates, shifts and zooms each image by its own random
 amount (classic data augmentation of a classifier's training images).
 
+Adaptive augmentation (ADA; Karras et al., NeurIPS 2020): each transformation
+is applied to each image with a probability ``p`` that
+:class:`AdaptiveAugmentation` raises while the discriminator is overconfident
+on the real images and lowers otherwise.
+
 No flips in either: anatomy has laterality.
 """
 
@@ -16,7 +21,15 @@ import math
 import torch
 from torch.nn import functional as F
 
-__all__ = ["AUGMENTATIONS", "diff_augment", "parse_policy", "random_affine"]
+__all__ = [
+    "ADAPTIVE",
+    "AUGMENTATIONS",
+    "AdaptiveAugmentation",
+    "diff_augment",
+    "is_adaptive",
+    "parse_policy",
+    "random_affine",
+]
 
 
 def _brightness(x):
@@ -71,26 +84,111 @@ AUGMENTATIONS = {
 }
 
 
+#: The policy word that makes the augmentation probability adaptive.
+ADAPTIVE = "ada"
+#: Transformations of ``"ada"`` alone.
+ADAPTIVE_DEFAULT = ("translation", "cutout")
+
+
 def parse_policy(policy):
-    """Validate a policy string such as ``"color,translation,cutout"``."""
+    """Validate a policy string such as ``"color,translation,cutout"``.
+
+    ``"ada"`` among the names makes the policy adaptive (see
+    :class:`AdaptiveAugmentation`); alone, it stands for ``"ada,translation,
+    cutout"``. The returned tuple then starts with ``"ada"``.
+    """
     if policy is None or policy == "":
         return ()
     names = tuple(name.strip() for name in policy.split(","))
-    unknown = [name for name in names if name not in AUGMENTATIONS]
+    unknown = [name for name in names if name not in AUGMENTATIONS and name != ADAPTIVE]
     if unknown:
         raise ValueError(
             f"Unknown augmentation(s) {unknown} in {policy!r}; choose a "
-            f"comma-separated subset of {sorted(AUGMENTATIONS)}."
+            f"comma-separated subset of {sorted(AUGMENTATIONS)}, optionally with "
+            f"{ADAPTIVE!r} for an adaptive probability (e.g. 'ada' or "
+            "'ada,translation')."
         )
+    if ADAPTIVE in names:
+        transforms = tuple(name for name in names if name != ADAPTIVE)
+        return (ADAPTIVE, *(transforms or ADAPTIVE_DEFAULT))
     return names
 
 
-def diff_augment(x, policy):
-    """Apply the augmentations named in ``policy`` (a tuple from ``parse_policy``)."""
+def is_adaptive(policy):
+    """Whether a parsed policy (from :func:`parse_policy`) is adaptive."""
+    return ADAPTIVE in policy
+
+
+def diff_augment(x, policy, p=1.0):
+    """Apply the augmentations named in ``policy`` (a tuple from ``parse_policy``).
+
+    With ``p < 1``, each transformation is applied to each image with
+    probability ``p`` (independently); ``p=1`` applies all of them to every
+    image, ``p=0`` none. The word ``"ada"`` in ``policy`` is skipped.
+    """
+    if p <= 0:
+        return x
     for name in policy:
+        if name == ADAPTIVE:
+            continue
         for transform in AUGMENTATIONS[name]:
-            x = transform(x)
+            if p >= 1:
+                x = transform(x)
+            else:
+                chosen = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < p
+                x = torch.where(chosen, transform(x), x)
     return x.contiguous()
+
+
+class AdaptiveAugmentation:
+    """The augmentation probability of ADA, adapted to the discriminator.
+
+    Every ``interval`` steps, the overfitting heuristic ``r = E[sign(D(x))]``
+    over the real images of those steps (as the discriminator saw them,
+    augmented) is compared with ``target``: above it, the discriminator is
+    too sure of the real images and ``p`` rises by ``interval / ramp_steps``;
+    otherwise it falls by as much. ``p`` stays in ``[0, 1]`` and can go from 0
+    to 1 in ``ramp_steps`` steps.
+
+    Parameters
+    ----------
+    target : float, default=0.6
+        The value of ``r`` that ``p`` is adjusted towards (ADA's).
+    interval : int, default=4
+        Steps between adjustments.
+    ramp_steps : int, default=200
+        Steps for ``p`` to go from 0 to 1 at the least.
+    p : float, default=0.0
+        Starting probability (a continued training passes the last one).
+
+    Attributes
+    ----------
+    p : float
+        The current probability.
+    """
+
+    def __init__(self, target=0.6, interval=4, ramp_steps=200, p=0.0):
+        self.target = float(target)
+        self.interval = int(interval)
+        self.ramp_steps = int(ramp_steps)
+        self.p = float(p)
+        self._signs = 0.0
+        self._count = 0
+        self._steps = 0
+
+    def update(self, n_positive, n_images):
+        """Record one step: ``n_positive`` of ``n_images`` real logits above 0."""
+        self._signs += 2.0 * float(n_positive) - float(n_images)
+        self._count += int(n_images)
+        self._steps += 1
+        if self._steps < self.interval:
+            return
+        r = self._signs / max(self._count, 1)
+        change = self.interval / self.ramp_steps
+        if r != self.target:
+            change = change if r > self.target else -change
+            self.p = min(1.0, max(0.0, self.p + change))
+        self._signs, self._count, self._steps = 0.0, 0, 0
 
 
 def random_affine(x, *, rotation, shift, zoom, generator=None, mode="bilinear"):

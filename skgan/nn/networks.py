@@ -64,6 +64,12 @@ class Generator(nn.Module):
     n_classes : int, default=0
         When positive, the generator is class-conditional: a learned embedding
         of the label (``noise_dim`` long) is concatenated to the noise.
+    skip_excitation : bool, default=False
+        Skip-layer excitation (Liu et al., ICLR 2021, "FastGAN"): the output of
+        every stage from the third on is multiplied, channel by channel, by
+        gates in ``(0, 1)`` computed from the feature map three stages
+        earlier (8 times coarser; the projected noise for the third stage).
+        The coarse layout then steers the fine stages directly.
     """
 
     def __init__(
@@ -77,6 +83,7 @@ class Generator(nn.Module):
         first_stage="dense",
         upsampling="nearest",
         n_classes=0,
+        skip_excitation=False,
     ):
         super().__init__()
         channels, height, width_px = image_shape
@@ -138,6 +145,20 @@ class Generator(nn.Module):
                 )
             blocks += [norm(c_out), nn.ReLU(inplace=True)]
         self.upsample = nn.Sequential(*blocks)
+        self._layers_per_stage = 4 if upsampling == "nearest" else 3
+        # Stage i (0-based) is gated by the output of stage i - 3 (-1: the
+        # projection).
+        self.excitation = (
+            nn.ModuleList(
+                _SkipExcitation(
+                    _channels(width, depth, stage - 2),
+                    _channels(width, depth, stage + 1),
+                )
+                for stage in range(2, depth)
+            )
+            if skip_excitation and depth >= 3
+            else None
+        )
         self.to_image = nn.Sequential(
             nn.Conv2d(_channels(width, depth, depth), channels, 3, padding=1),
             nn.Tanh(),
@@ -146,11 +167,39 @@ class Generator(nn.Module):
     def forward(self, noise, labels=None):
         if self.label_embedding is not None:
             noise = torch.cat([noise, self.label_embedding(labels)], dim=1)
-        x = self.to_image(self.upsample(self.project(noise)))
+        x = self.project(noise)
+        if self.excitation is None:
+            x = self.upsample(x)
+        else:
+            outputs = [x]  # outputs[i + 1] is the output of stage i
+            n = self._layers_per_stage
+            for stage in range(len(self.upsample) // n):
+                x = self.upsample[stage * n : (stage + 1) * n](x)
+                if stage >= 2:
+                    x = x * self.excitation[stage - 2](outputs[stage - 2])
+                outputs.append(x)
+        x = self.to_image(x)
         _, height, width = self.image_shape
         if x.shape[-2:] != (height, width):
             x = x[..., :height, :width]
         return x
+
+
+class _SkipExcitation(nn.Module):
+    """Channel gates for a fine feature map from a coarse one (FastGAN's SLE)."""
+
+    def __init__(self, coarse_channels, fine_channels):
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(4),
+            nn.Conv2d(coarse_channels, fine_channels, 4),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(fine_channels, fine_channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, coarse):
+        return self.gate(coarse)
 
 
 class Discriminator(nn.Module):

@@ -9,7 +9,7 @@ from dataclasses import KW_ONLY, dataclass, field
 import torch
 from torch import nn
 
-from .augmentation import diff_augment
+from .augmentation import AdaptiveAugmentation, diff_augment, is_adaptive
 from .losses import discriminator_loss, fake_loss, generator_loss, real_loss
 
 __all__ = ["AdversarialTrainer", "DivergenceError", "StopTraining", "isolated_rng"]
@@ -78,7 +78,13 @@ class AdversarialTrainer:
         BCE target for generated images.
     augment : tuple of str, default=()
         DiffAugment policy (see :func:`skgan.nn.augmentation.parse_policy`),
-        applied to every discriminator input.
+        applied to every discriminator input. An adaptive policy (``"ada"``)
+        applies each transformation with the probability of an
+        :class:`~skgan.nn.augmentation.AdaptiveAugmentation`, adjusted after
+        every step from the discriminator's real logits.
+    augment_p : float, default=0.0
+        Starting probability of an adaptive policy (the last one, to continue
+        a training run); ignored otherwise.
     ema : ExponentialMovingAverage, default=None
         Updated after every generator step.
     autocast_dtype : torch.dtype, default=None
@@ -105,13 +111,20 @@ class AdversarialTrainer:
     real_label: tuple = (1.0, 1.0)
     fake_label: float = 0.0
     augment: tuple = ()
+    augment_p: float = 0.0
     ema: object = None
     autocast_dtype: torch.dtype | None = None
     grad_scaler: torch.amp.GradScaler | None = None
     distributed: object = None
     separate_batches: bool = field(init=False)
+    adaptive: AdaptiveAugmentation | None = field(init=False)
 
     def __post_init__(self):
+        self.adaptive = (
+            AdaptiveAugmentation(p=self.augment_p)
+            if is_adaptive(self.augment)
+            else None
+        )
         # Batch norm in D needs real and fake in separate calls (see
         # Discriminator's ``batch_norm``).
         self.separate_batches = any(
@@ -144,7 +157,8 @@ class AdversarialTrainer:
         )
         with private:
             if self.augment:
-                images = diff_augment(images, self.augment)
+                p = 1.0 if self.adaptive is None else self.adaptive.p
+                images = diff_augment(images, self.augment, p)
             return self.discriminator(images, labels)
 
     def _discriminator_no_sync(self):
@@ -283,8 +297,9 @@ class AdversarialTrainer:
             ``d_loss``, ``g_loss`` (means over steps), ``d_real_accuracy``,
             ``d_fake_accuracy``, ``n_steps``, ``n_images``,
             ``completed`` (False when the deadline or ``max_steps`` cut the
-            epoch short) and ``out_of_time`` (the deadline passed; in
-            data-parallel training, on any rank).
+            epoch short), ``out_of_time`` (the deadline passed; in
+            data-parallel training, on any rank) and, with an adaptive
+            policy, ``augment_p`` (the probability at the end of the epoch).
 
         Raises
         ------
@@ -330,6 +345,8 @@ class AdversarialTrainer:
                     f"{stats[1].item()}. Lower the learning rates or enable "
                     "spectral_norm."
                 )
+            if self.adaptive is not None:
+                self.adaptive.update(stats[2].item(), index.numel())
             totals[:2] += stats[:2]
             totals[2:] += stats[2:]
             n_steps += 1
@@ -368,4 +385,5 @@ class AdversarialTrainer:
             "n_images": n_seen,
             "completed": completed,
             "out_of_time": out_of_time,
+            **({} if self.adaptive is None else {"augment_p": self.adaptive.p}),
         }
