@@ -231,9 +231,10 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         probability at the end of the epoch), ``warnings`` (the failures
         seen so far: any of ``"discriminator_won"``, ``"mode_collapse"``,
         ``"no_progress"``; each first sighting also raises a
-        :class:`~skgan.TrainingWarning` naming likely fixes) and ``sample_spread`` (mean pairwise distance of a
-        fixed batch of generated images over that of real images, when
-        measured in that epoch, else None).
+        :class:`~skgan.TrainingWarning` naming likely fixes) and
+        ``sample_spread`` (mean pairwise distance of a fixed batch of
+        generated images over that of real images, when measured in that
+        epoch, else None).
     image_layout_ : ImageLayout
         Layout, shape, dtype and value range of the training images; samples
         are returned the same way.
