@@ -17,6 +17,7 @@ for missing or mistyped entries) naming what is wrong.
 
 from __future__ import annotations
 
+import inspect
 import io
 import math
 
@@ -407,6 +408,13 @@ class FittedStateMixin:
         fitted = state.pop("_fitted_state", None)
         trained_on = state.pop("device_", None)
         super().__setstate__(state)
+        # A parameter added after the model was pickled takes its default,
+        # which gives the behaviour the model was trained with.
+        signature = inspect.signature(type(self).__init__).parameters.values()
+        for parameter in signature:
+            missing = parameter.name != "self" and parameter.name not in state
+            if missing and parameter.default is not inspect.Parameter.empty:
+                setattr(self, parameter.name, parameter.default)
         if fitted is not None:
             values, blob = fitted
             device = cpu_fallback(torch.device(trained_on))
