@@ -9,12 +9,7 @@ import math
 import numpy as np
 
 from ..gan import DCGANEstimator, VariationGAN
-from ._selection import (
-    REPORT_KEYS,
-    freeze_discriminator_stages,
-    nearest_distances,
-    select_candidates,
-)
+from ._selection import freeze_discriminator_stages, select_in_rounds
 
 __all__ = [
     "default_augmentation_estimator",
@@ -160,48 +155,20 @@ def draw_variations(
     :func:`~skgan.augment._selection.draw_selected` returns.
     """
     n_candidates = max(n, math.ceil(candidate_factor * n))
-    report = dict.fromkeys(REPORT_KEYS, 0)
-    kept, n_kept = [], 0
-    for _ in range(max_rounds):
+
+    def draw():
         order = rng.permutation(len(X_class))
         sources = X_class[np.resize(order, n_candidates)]
         seed = rng.randint(np.iinfo(np.int32).max)
         candidates = model.sample(sources, random_state=seed)
-        pool = np.arange(len(candidates))
-        if check is not None:
-            confident, near = check(candidates)
-            report["rejected_class"] += int(np.sum(~confident))
-            report["rejected_far"] += int(np.sum(confident & ~near))
-            pool = np.flatnonzero(confident & near)
-        distances = None
-        if threshold is not None:
-            distances = np.empty(0)
-            if len(pool):
-                distances = nearest_distances(
-                    reference, candidates[pool].reshape(len(pool), -1)
-                )
-            report["rejected_near_copy"] += int(np.sum(distances < threshold))
-        scores = None
-        if candidate_factor > 1 and len(pool):
-            scores = model.realism(sources[pool], candidates[pool])
-        index = pool[
-            select_candidates(
-                pool,
-                n - n_kept,
-                scores=scores,
-                distances=distances,
-                threshold=threshold,
-            )
-        ]
-        report["candidates"] += len(candidates)
-        kept.append(candidates[index])
-        n_kept += len(index)
-        if n_kept >= n:
-            break
-    report["kept"] = n_kept
-    report["copies"] = n - n_kept
-    report["not_selected"] = report["candidates"] - sum(
-        report[key]
-        for key in ("rejected_class", "rejected_far", "rejected_near_copy", "kept")
+        return candidates, lambda pool: model.realism(sources[pool], candidates[pool])
+
+    return select_in_rounds(
+        draw,
+        n,
+        reference=reference,
+        threshold=threshold,
+        candidate_factor=candidate_factor,
+        max_rounds=max_rounds,
+        check=check,
     )
-    return np.concatenate(kept), report

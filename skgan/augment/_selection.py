@@ -286,14 +286,41 @@ def draw_selected(
     lower; ``copies`` is ``n`` minus ``kept``).
     """
     n_candidates = max(n, math.ceil(candidate_factor * n))
-    report = dict.fromkeys(REPORT_KEYS, 0)
-    kept, n_kept = [], 0
-    for _ in range(max_rounds):
+
+    def draw():
         seed = rng.randint(np.iinfo(np.int32).max)
         if label is not None:
             candidates, _ = model.sample(n_candidates, random_state=seed, y=label)
         else:
             candidates = model.sample(n_candidates, random_state=seed)
+        return candidates, lambda pool: discriminator_scores(
+            model, candidates[pool], label
+        )
+
+    return select_in_rounds(
+        draw,
+        n,
+        reference=reference,
+        threshold=threshold,
+        candidate_factor=candidate_factor,
+        max_rounds=max_rounds,
+        check=check,
+    )
+
+
+def select_in_rounds(
+    draw, n, *, reference, threshold, candidate_factor, max_rounds, check=None
+):
+    """The rounds of :func:`draw_selected`, for any way of drawing candidates.
+
+    ``draw()`` returns one round's candidates and a function that scores the
+    candidates at given indices (higher is more real). Returns the kept
+    images and the report of :func:`draw_selected`.
+    """
+    report = dict.fromkeys(REPORT_KEYS, 0)
+    kept, n_kept = [], 0
+    for _ in range(max_rounds):
+        candidates, score = draw()
         pool = np.arange(len(candidates))
         if check is not None:
             confident, near = check(candidates)
@@ -310,7 +337,7 @@ def draw_selected(
             report["rejected_near_copy"] += int(np.sum(distances < threshold))
         scores = None
         if candidate_factor > 1 and len(pool):
-            scores = discriminator_scores(model, candidates[pool], label)
+            scores = score(pool)
         index = pool[
             select_candidates(
                 pool,
