@@ -285,13 +285,34 @@ def import_state(est, values, tensors, device):
         not fit the networks the parameters describe. ``est`` then has no
         fitted state.
     """
+    return load_fitted_state(
+        est,
+        values,
+        tensors,
+        device,
+        check_parameters=lambda: check_compound_parameters(est),
+        build=lambda with_ema: build_modules(est, with_ema=with_ema),
+        conditional=bool(est.conditional),
+    )
+
+
+def load_fitted_state(
+    est, values, tensors, device, *, check_parameters, build, conditional
+):
+    """The steps of :func:`import_state`, for any estimator of this family.
+
+    ``check_parameters()`` checks what the parameter constraints cannot;
+    ``build(with_ema)`` builds the networks and optimizers (a ``GANModules``)
+    that the tensors are loaded into; ``conditional`` says whether the values
+    hold class labels.
+    """
     try:
         est._validate_params()
-        check_compound_parameters(est)
+        check_parameters()
     except (ValueError, TypeError) as exc:
         raise ValueError(f"invalid parameters: {exc}") from None
     try:
-        state = _plain_values(values, bool(est.conditional))
+        state = _plain_values(values, conditional)
         memory_format = _memory_format(values, est, device)
         rng = tensors[_RNG]
         if not isinstance(rng, torch.Tensor):
@@ -309,7 +330,7 @@ def import_state(est, values, tensors, device):
     est.device_ = device
     try:
         with torch.random.fork_rng(devices=[]):
-            modules = build_modules(est, with_ema="generator_ema_" in tensors)
+            modules = build(with_ema="generator_ema_" in tensors)
         _check_tensors_fit(modules, tensors)
         modules.load_state_dict(
             {

@@ -36,12 +36,9 @@ from ..utils._device import cpu_fallback, resolve_device
 from ..utils._progress import ProgressReporter
 from ..utils._validation import precheck_images
 from ._estimator_state import (
-    _MODULES,
     STATE_ATTRIBUTES,
-    _check_tensors_fit,
-    _memory_format,
-    _plain_values,
     export_state,
+    load_fitted_state,
     set_modules,
 )
 from ._training_data import training_images, validate_images
@@ -625,57 +622,20 @@ class VariationGAN(BaseEstimator):
         return export_state(self)
 
     def _import_state(self, values, tensors, device):
-        try:
-            self._validate_params()
-            betas = self._check_compound()
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"invalid parameters: {exc}") from None
-        try:
-            state = _plain_values(values, True)
-            memory_format = _memory_format(values, self, device)
-            rng = tensors["_rng_state"]
-            if not isinstance(rng, torch.Tensor):
-                raise TypeError("the random state is not a tensor")
-            torch.Generator().set_state(rng)
-        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
-            raise ValueError(
-                f"bad fitted state ({type(exc).__name__}: {exc})."
-            ) from None
-        except RuntimeError as exc:
-            raise ValueError(f"invalid random state ({exc}).") from None
-        for name in STATE_ATTRIBUTES:
-            if hasattr(self, name):
-                delattr(self, name)
-        for name, value in state.items():
-            setattr(self, name, value)
-        self.device_ = device
-        try:
-            with torch.random.fork_rng(devices=[]):
-                modules = self._build_modules(
-                    betas, with_ema="generator_ema_" in tensors
-                )
-            _check_tensors_fit(modules, tensors)
-            modules.load_state_dict(
-                {
-                    field: tensors[name]
-                    for name, field in _MODULES.items()
-                    if name in tensors
-                }
-            )
-        except (RuntimeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            for name in STATE_ATTRIBUTES:
-                if hasattr(self, name):
-                    delattr(self, name)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise ValueError(
-                "its tensors do not fit the networks that its parameters "
-                f"describe ({type(exc).__name__}: {first[:300]})."
-            ) from None
-        modules.to_memory_format(memory_format)
-        for network in modules.networks():
-            network.eval()
-        set_modules(self, modules)
-        self._rng_state = rng.clone()
+        betas = []  # set by the parameter check, read by the build
+
+        def check_parameters():
+            betas.append(self._check_compound())
+
+        load_fitted_state(
+            self,
+            values,
+            tensors,
+            device,
+            check_parameters=check_parameters,
+            build=lambda with_ema: self._build_modules(betas[0], with_ema=with_ema),
+            conditional=True,
+        )
 
     def __getstate__(self):
         state = dict(super().__getstate__())
