@@ -5,10 +5,16 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.distance import pdist
 from torch import nn
 
 from skgan import TrainingWarning
-from skgan.nn.diagnosis import GeneratorProbe, TrainingDiagnosis
+from skgan.nn.diagnosis import (
+    GeneratorProbe,
+    TrainingDiagnosis,
+    mean_pairwise_distance,
+    within_class_distance,
+)
 
 
 def _blobs(n=64, size=16, seed=0):
@@ -167,6 +173,63 @@ def test_samples_that_became_alike_are_flagged_as_collapse():
     for _ in range(2):
         diagnosis.add_window(window)
     assert "mode_collapse" in diagnosis.active
+
+
+def test_within_class_distance_matches_scipy_per_class():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(11, 1, 3, 3))
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 3])  # class 3: one image
+    distances = np.concatenate(
+        [pdist(images[labels == c].reshape(-1, 9)) for c in (0, 1, 2)]
+    )
+    value = within_class_distance(torch.from_numpy(images), torch.from_numpy(labels))
+    assert value == pytest.approx(distances.mean(), rel=1e-12)
+    # No label with two images, or no labels: every pair counts.
+    everything = pdist(images.reshape(-1, 9)).mean()
+    single = torch.arange(11)
+    assert within_class_distance(torch.from_numpy(images), single) == pytest.approx(
+        everything, rel=1e-12
+    )
+    assert within_class_distance(torch.from_numpy(images), None) == pytest.approx(
+        everything, rel=1e-12
+    )
+
+
+class _OneImagePerClass(nn.Module):
+    """Varied samples at first; then, when collapsed, one fixed image per class."""
+
+    def __init__(self, n_classes=4):
+        super().__init__()
+        self.collapsed = False
+        self.templates = torch.linspace(-0.9, 0.9, n_classes)[:, None].expand(-1, 16)
+
+    def forward(self, noise, labels=None):
+        if self.collapsed:
+            return self.templates[labels].reshape(-1, 1, 4, 4)
+        return noise[:, :16].tanh().view(-1, 1, 4, 4)
+
+
+def test_a_conditional_generator_making_one_image_per_class_is_flagged():
+    # Its classes differ from each other, so the spread over all samples
+    # stays large; within each class the samples are identical.
+    rng = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat(4)
+    real = torch.rand(16, 1, 4, 4, generator=rng) * 2 - 1
+    generator = _OneImagePerClass()
+    diagnosis = TrainingDiagnosis(
+        "hinge", window_steps=1, probe=GeneratorProbe(generator, 16, real, labels)
+    )
+    window = _stats(0.6, 0.6, 1.5, 0.2, steps=1, images=8)
+    diagnosis.add_window(window)
+    assert diagnosis.last["spread"] > 0.5
+    generator.collapsed = True
+    for _ in range(2):
+        diagnosis.add_window(window)
+    assert diagnosis.last["spread"] == 0.0
+    assert "mode_collapse" in diagnosis.active
+    with torch.no_grad():
+        fake = generator(torch.zeros(16, 16), labels)
+    assert mean_pairwise_distance(fake) / mean_pairwise_distance(real) > 0.5
 
 
 def test_probing_leaves_random_state_and_training_flags_alone():

@@ -233,8 +233,8 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         ``"no_progress"``; each first sighting also raises a
         :class:`~skgan.TrainingWarning` naming likely fixes) and
         ``sample_spread`` (mean pairwise distance of a fixed batch of
-        generated images over that of real images, when measured in that
-        epoch, else None).
+        generated images over that of real images, within each class for a
+        conditional model, when measured in that epoch, else None).
     image_layout_ : ImageLayout
         Layout, shape, dtype and value range of the training images; samples
         are returned the same way.

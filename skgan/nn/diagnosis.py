@@ -14,8 +14,9 @@ and how much they still change. From these it names three failures:
     in a row, while the generator's loss is at least :data:`WON_G_LOSS` (the
     generator's images are judged fake with high confidence).
 ``"mode_collapse"``
-    The mean pairwise distance of generated images falls below
-    :data:`COLLAPSE_SPREAD` times that of real images, in :data:`PATIENCE`
+    The mean pairwise distance of generated images (within each class, for
+    a conditional generator) falls below :data:`COLLAPSE_SPREAD` times that
+    of real images, in :data:`PATIENCE`
     probes in a row, after it had been at least twice that: the samples, once
     varied, became nearly alike. (A freshly initialised generator's samples
     are nearly alike too; they are not flagged until they have varied.)
@@ -40,6 +41,7 @@ __all__ = [
     "TrainingDiagnosis",
     "TrainingWarning",
     "mean_pairwise_distance",
+    "within_class_distance",
 ]
 
 #: Both discriminator accuracies at least this in a window: D has won.
@@ -113,6 +115,36 @@ def mean_pairwise_distance(images):
     return float(torch.cdist(flat, flat).sum() / (n * (n - 1)))
 
 
+def within_class_distance(images, labels):
+    """Mean Euclidean distance between the distinct pairs of images sharing a label.
+
+    Parameters
+    ----------
+    images : torch.Tensor of shape (n, ...)
+    labels : torch.Tensor of shape (n,) or None
+        With None, or when no label has two images, every pair counts
+        (:func:`mean_pairwise_distance`).
+
+    Returns
+    -------
+    distance : float
+    """
+    if labels is None:
+        return mean_pairwise_distance(images)
+    flat = images.detach().flatten(1).double()
+    labels = labels.detach().cpu()
+    total = pairs = 0.0
+    for label in torch.unique(labels):
+        group = flat[(labels == label).to(flat.device)]
+        m = group.shape[0]
+        if m >= 2:
+            total += float(torch.cdist(group, group).sum()) / 2
+            pairs += m * (m - 1) / 2
+    if pairs == 0:
+        return mean_pairwise_distance(images)
+    return total / pairs
+
+
 class GeneratorProbe:
     """A fixed batch of noise, to measure the generator's variety and movement.
 
@@ -129,7 +161,10 @@ class GeneratorProbe:
     real : torch.Tensor of shape (n, C, H, W)
         A few real images in the generator's value range (``n >= 2``).
     labels : torch.Tensor of shape (n,), default=None
-        Their class indices, for a conditional generator.
+        Their class indices, for a conditional generator. The spread is then
+        measured within classes, generated against real: a generator that
+        makes one image per class has classes that differ, but has
+        collapsed all the same.
     seed : int, default=0
     """
 
@@ -140,13 +175,14 @@ class GeneratorProbe:
             real.device
         )
         self.labels = labels
-        self.real_spread = max(mean_pairwise_distance(real), 1e-12)
+        self.real_spread = max(within_class_distance(real, labels), 1e-12)
         self.previous = None
 
     def measure(self):
         """Return ``(spread, change)`` relative to the real images' spread.
 
-        ``spread`` is the mean pairwise distance of the generated batch;
+        ``spread`` is the mean pairwise distance of the generated batch
+        (within classes, for a conditional generator);
         ``change`` the mean distance of each generated image to its value at
         the previous call (None at the first).
         """
@@ -159,7 +195,7 @@ class GeneratorProbe:
             for module, flag in flags:
                 module.training = flag
         fake = fake.flatten(1).double().cpu()
-        spread = mean_pairwise_distance(fake) / self.real_spread
+        spread = within_class_distance(fake, self.labels) / self.real_spread
         change = None
         if self.previous is not None:
             change = float((fake - self.previous).norm(dim=1).mean()) / self.real_spread
