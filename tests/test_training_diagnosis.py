@@ -232,6 +232,26 @@ def test_a_conditional_generator_making_one_image_per_class_is_flagged():
     assert mean_pairwise_distance(fake) / mean_pairwise_distance(real) > 0.5
 
 
+def test_collapse_is_judged_on_the_network_users_sample_from():
+    # The trained generator stays varied while its moving average, which
+    # ``sample`` uses, has collapsed: collapse is flagged; the change is the
+    # trained generator's.
+    real = torch.rand(8, 1, 4, 4) * 2 - 1
+    trained, average = _Shrinking(), _Shrinking()
+    probe = GeneratorProbe(trained, 16, real, sampled=lambda: average)
+    diagnosis = TrainingDiagnosis("hinge", window_steps=1, probe=probe)
+    window = _stats(0.6, 0.6, 1.5, 0.2, steps=1, images=8)
+    diagnosis.add_window(window)
+    average.scale = 0.01
+    for _ in range(2):
+        diagnosis.add_window(window)
+    assert "mode_collapse" in diagnosis.active
+    assert diagnosis.last["change"] == 0.0  # the trained generator did not move
+    # Before training keeps an average, the trained generator is measured.
+    alone = GeneratorProbe(trained, 16, real, sampled=lambda: None)
+    assert alone.measure()[0] > 0.5
+
+
 def test_probing_leaves_random_state_and_training_flags_alone():
     generator = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.Dropout(0.5))
     probe_net = _Wrap(generator)

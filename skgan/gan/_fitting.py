@@ -214,7 +214,9 @@ def start_diagnosis(est, modules, data, labels, phase):
     """The watch for failures of one training call (see :mod:`skgan.nn.diagnosis`).
 
     Its probe compares up to 32 generated images of fixed noise with 32 real
-    images spread evenly over ``data``. A ``partial_fit`` call picks up the
+    images spread evenly over ``data``: their spread as ``sample`` would draw
+    them (from the moving average, when kept), their change from the
+    generator being trained. A ``partial_fit`` call picks up the
     failures the previous calls saw, so that each is reported once.
     """
     n = data.shape[0]
@@ -227,6 +229,7 @@ def start_diagnosis(est, modules, data, labels, phase):
             est.noise_dim,
             data[rows],
             None if labels is None else labels[rows],
+            sampled=lambda: modules.generator_ema,  # None until training keeps one
         )
     warned = ()
     if phase == "partial_fit" and est.history_:

@@ -166,11 +166,18 @@ class GeneratorProbe:
         makes one image per class has classes that differ, but has
         collapsed all the same.
     seed : int, default=0
+    sampled : callable, default=None
+        Returns the network whose images users get (the moving average of
+        the generator, once training keeps one); the spread is measured on
+        its images, the change on ``generator``'s. None: ``generator``.
     """
 
-    def __init__(self, generator, noise_dim, real, labels=None, *, seed=0):
+    def __init__(
+        self, generator, noise_dim, real, labels=None, *, seed=0, sampled=None
+    ):
         stream = torch.Generator().manual_seed(seed)
         self.generator = generator
+        self.sampled = sampled
         self.noise = torch.randn(real.shape[0], noise_dim, generator=stream).to(
             real.device
         )
@@ -182,25 +189,31 @@ class GeneratorProbe:
         """Return ``(spread, change)`` relative to the real images' spread.
 
         ``spread`` is the mean pairwise distance of the generated batch
-        (within classes, for a conditional generator);
+        (within classes, for a conditional generator) of the ``sampled``
+        network;
         ``change`` the mean distance of each generated image to its value at
         the previous call (None at the first).
         """
-        flags = [(m, m.training) for m in self.generator.modules()]
-        self.generator.eval()
-        try:
-            with torch.no_grad():
-                fake = self.generator(self.noise, self.labels).detach().float()
-        finally:
-            for module, flag in flags:
-                module.training = flag
-        fake = fake.flatten(1).double().cpu()
-        spread = within_class_distance(fake, self.labels) / self.real_spread
+        fake = self._generate(self.generator)
+        network = None if self.sampled is None else self.sampled()
+        shown = fake if network is None else self._generate(network)
+        spread = within_class_distance(shown, self.labels) / self.real_spread
         change = None
         if self.previous is not None:
             change = float((fake - self.previous).norm(dim=1).mean()) / self.real_spread
         self.previous = fake
         return spread, change
+
+    def _generate(self, network):
+        flags = [(m, m.training) for m in network.modules()]
+        network.eval()
+        try:
+            with torch.no_grad():
+                fake = network(self.noise, self.labels).detach().float()
+        finally:
+            for module, flag in flags:
+                module.training = flag
+        return fake.flatten(1).double().cpu()
 
 
 class TrainingDiagnosis:
