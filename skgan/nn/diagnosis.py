@@ -16,10 +16,10 @@ and how much they still change. From these it names three failures:
 ``"mode_collapse"``
     The mean pairwise distance of generated images (within each class, for
     a conditional generator) falls below :data:`COLLAPSE_SPREAD` times that
-    of real images, in :data:`PATIENCE`
-    probes in a row, after it had been at least twice that: the samples, once
-    varied, became nearly alike. (A freshly initialised generator's samples
-    are nearly alike too; they are not flagged until they have varied.)
+    of real images, in :data:`PATIENCE` probes in a row, after it had been at
+    least twice that: the samples, once varied, became nearly alike. (A
+    freshly initialised generator's samples are nearly alike too; they are
+    not flagged until they have varied.)
 ``"no_progress"``
     The generated images of the fixed noise moved by less than
     :data:`STALL_CHANGE` times the real images' mean pairwise distance between
