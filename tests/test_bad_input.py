@@ -432,6 +432,7 @@ BAD_PARAMETERS = {
     "discriminator_batch_norm": "yes",
     "augment": "flip",
     "ema_decay": 1.0,
+    "diversity_weight": -1.0,
     "max_time": 0,
     "channels_last": "yes",
     "precision": "float64",

@@ -124,6 +124,13 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         Keep an exponential moving average of the generator's weights with
         this decay (warmed up over the first steps); ``sample`` then uses the
         average. None trains and samples the raw generator only.
+    diversity_weight : float, default=0.0
+        Weight of a mode-seeking term in the generator's loss (MSGAN, Mao et
+        al. 2019): each step pairs its generated images (of the same class,
+        when ``conditional``) and penalises the generator by the inverse of
+        how far apart a pair's images are relative to their noise vectors,
+        which counters a generator that maps different noise to the same
+        image. 1.0 is the paper's weight; 0 turns it off.
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
@@ -292,6 +299,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         discriminator_batch_norm=True,
         augment=None,
         ema_decay=0.999,
+        diversity_weight=0.0,
         max_time=None,
         channels_last=True,
         precision="float32",
@@ -332,6 +340,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         self.discriminator_batch_norm = discriminator_batch_norm
         self.augment = augment
         self.ema_decay = ema_decay
+        self.diversity_weight = diversity_weight
         self.max_time = max_time
         self.channels_last = channels_last
         self.precision = precision

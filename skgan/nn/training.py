@@ -95,6 +95,15 @@ class AdversarialTrainer:
         Scale every loss before its backward pass and step both optimizers
         through it (skipping a network's update when its gradients overflow),
         updating the scale once per step; needed with ``torch.float16``.
+    diversity_weight : float, default=0.0
+        Weight of a mode-seeking term in the generator's loss (Mao et al.
+        2019, "Mode Seeking Generative Adversarial Networks"): the fakes of a
+        step form pairs, and the generator is penalised by the inverse of the
+        ratio of the mean absolute difference of each pair's images to that of
+        their noise vectors, so that different noise gives different images.
+        In a conditional step the two fakes of a pair share a class: the
+        second half of the fakes takes the first half's labels. 0 leaves the
+        step unchanged.
     distributed : DistributedContext, default=None
         Train data-parallel: the networks are DistributedDataParallel modules,
         and each rank computes its slice of every global batch (see
@@ -115,6 +124,7 @@ class AdversarialTrainer:
     ema: object = None
     autocast_dtype: torch.dtype | None = None
     grad_scaler: torch.amp.GradScaler | None = None
+    diversity_weight: float = 0.0
     distributed: object = None
     separate_batches: bool = field(init=False)
     adaptive: AdaptiveAugmentation | None = field(init=False)
@@ -166,7 +176,9 @@ class AdversarialTrainer:
         no_sync = getattr(self.discriminator, "no_sync", None)
         return nullcontext() if no_sync is None else no_sync()
 
-    def _discriminator_backward_separately(self, real, fake, labels, real_targets):
+    def _discriminator_backward_separately(
+        self, real, fake, labels, fake_labels, real_targets
+    ):
         """D's loss gradients from one call on real and one on fake images.
 
         Batch normalisation then sees each batch alone. The two backward passes
@@ -180,13 +192,29 @@ class AdversarialTrainer:
             real_term = real_loss(self.loss, real_logits, real_targets)
             self._backward(real_term)
         with self._autocast(device):
-            fake_logits = self._judge(fake, labels).float()
+            fake_logits = self._judge(fake, fake_labels).float()
         fake_term = fake_loss(self.loss, fake_logits, self.fake_label)
         self._backward(fake_term)
         return real_logits, fake_logits, real_term.detach() + fake_term.detach()
 
     def _noise(self, n, device):
         return torch.randn(n, self.noise_dim, device=device)
+
+    def _paired(self, labels):
+        """Labels for the fakes: with a diversity term, in pairs ``(i, i + n // 2)``."""
+        if labels is None or not self.diversity_weight or labels.shape[0] < 2:
+            return labels
+        half = labels.shape[0] // 2
+        return torch.cat([labels[: labels.shape[0] - half], labels[:half]])
+
+    def _diversity_loss(self, fake, noise):
+        """Mode-seeking term: inverse of image distance over noise distance."""
+        n = fake.shape[0]
+        half = n // 2
+        first, second = slice(0, half), slice(n - half, n)
+        image_gap = (fake[first] - fake[second]).float().abs().mean()
+        noise_gap = (noise[first] - noise[second]).abs().mean()
+        return 1.0 / (image_gap / noise_gap + 1e-5)
 
     def _real_targets(self, n, device):
         low, high = self.real_label
@@ -204,8 +232,9 @@ class AdversarialTrainer:
         the global batch and sliced, as one process would draw them.
 
         The statistics are ``[d_loss, g_loss, d_real_correct, d_fake_correct]``
-        (losses as batch means, accuracies as counts), left on the device so the
-        caller decides when to synchronise.
+        (losses as batch means, accuracies as counts; ``g_loss`` without the
+        diversity term), left on the device so the caller decides when to
+        synchronise.
         """
         n, device = real.shape[0], real.device
         rows = slice(None) if rows is None else rows
@@ -214,18 +243,19 @@ class AdversarialTrainer:
         real_targets = self._real_targets(total, device)
         if real_targets is not None:
             real_targets = real_targets[rows]
+        fake_labels = self._paired(labels)
         # One generator forward serves both updates (as in the DCGAN reference).
         with self._autocast(device):
-            fake = self.generator(noise, labels)
+            fake = self.generator(noise, fake_labels)
         self.discriminator_optimizer.zero_grad(set_to_none=True)
         if self.separate_batches:
             real_logits, fake_logits, d_loss = self._discriminator_backward_separately(
-                real, fake.detach().to(real.dtype), labels, real_targets
+                real, fake.detach().to(real.dtype), labels, fake_labels, real_targets
             )
         else:
             # One discriminator call on real and fake together.
             with self._autocast(device):
-                both = None if labels is None else torch.cat([labels, labels])
+                both = None if labels is None else torch.cat([labels, fake_labels])
                 pair = torch.cat([real, fake.detach().to(real.dtype)])
                 logits = self._judge(pair, both).float()
             real_logits, fake_logits = logits[:n], logits[n:]
@@ -241,10 +271,14 @@ class AdversarialTrainer:
 
         with self._discriminator_no_sync():
             with self._autocast(device):
-                fake_logits_g = self._judge(fake, labels).float()
+                fake_logits_g = self._judge(fake, fake_labels).float()
             g_loss = generator_loss(self.loss, fake_logits_g)
+            objective = g_loss
+            if self.diversity_weight and n >= 2:
+                diversity = self._diversity_loss(fake, noise)
+                objective = g_loss + self.diversity_weight * diversity
             self.generator_optimizer.zero_grad(set_to_none=True)
-            self._backward(g_loss)
+            self._backward(objective)
         self._optimizer_step(self.generator_optimizer)
         if self.grad_scaler is not None:
             self.grad_scaler.update()
