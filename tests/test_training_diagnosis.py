@@ -10,6 +10,7 @@ from torch import nn
 
 from skgan import TrainingWarning
 from skgan.nn.diagnosis import (
+    WON_WARMUP_STEPS,
     GeneratorProbe,
     TrainingDiagnosis,
     mean_pairwise_distance,
@@ -40,8 +41,17 @@ def _stats(real, fake, d_loss, g_loss, steps=10, images=320):
     }
 
 
+def _past_warmup(diagnosis):
+    """Feed neutral windows until a won discriminator is judged."""
+    for _ in range(WON_WARMUP_STEPS // 10):
+        diagnosis.add_window(_stats(0.8, 0.8, d_loss=1.0, g_loss=1.0))
+    assert diagnosis.active == set()
+    return diagnosis
+
+
 def test_overpowered_discriminator_warns_in_the_first_quarter(tiny_gan):
-    epochs = 40
+    # 256 images in batches of 16: 16 steps an epoch, 1,280 in all.
+    epochs = 80
     gan = tiny_gan(
         epochs=epochs,
         generator_lr=1e-6,
@@ -50,7 +60,7 @@ def test_overpowered_discriminator_warns_in_the_first_quarter(tiny_gan):
         spectral_norm=False,
     )
     with pytest.warns(TrainingWarning, match="augment='translation,cutout'"):
-        gan.fit(_blobs())
+        gan.fit(_blobs(n=256))
     flagged = [r["epoch"] for r in gan.history_ if "discriminator_won" in r["warnings"]]
     assert flagged and flagged[0] <= epochs // 4
     assert gan.history_[-1]["d_real_accuracy"] >= 0.95
@@ -67,7 +77,7 @@ def test_healthy_tiny_fit_is_quiet(tiny_gan):
 
 def test_a_won_discriminator_warns_once_per_fit_and_in_progress_lines(tiny_gan, capsys):
     gan = tiny_gan(
-        epochs=20,
+        epochs=80,
         generator_lr=1e-6,
         discriminator_lr=2e-3,
         discriminator_width=16,
@@ -92,7 +102,7 @@ def test_partial_fit_reports_a_failure_once(tiny_gan):
     X = _blobs()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for _ in range(20):
+        for _ in range(80):
             gan.partial_fit(X)
     won = [w for w in caught if "discriminator has won" in str(w.message)]
     assert len(won) == 1
@@ -100,9 +110,9 @@ def test_partial_fit_reports_a_failure_once(tiny_gan):
 
 
 def test_rules_separate_a_won_discriminator_from_a_busy_one():
-    won = TrainingDiagnosis("hinge")
-    busy = TrainingDiagnosis("hinge")
-    digits = TrainingDiagnosis("hinge")
+    won = _past_warmup(TrainingDiagnosis("hinge"))
+    busy = _past_warmup(TrainingDiagnosis("hinge"))
+    digits = _past_warmup(TrainingDiagnosis("hinge"))
     for _ in range(3):
         won.add_window(_stats(1.0, 0.99, d_loss=0.02, g_loss=5.0))
         # Augmented training measured: accuracies near 0.95, loss about 0.3.
@@ -112,9 +122,21 @@ def test_rules_separate_a_won_discriminator_from_a_busy_one():
     assert won.active == {"discriminator_won"}
     assert won.new_failures() == ["discriminator_won"] and won.new_failures() == []
     assert busy.active == digits.active == set()
-    one = TrainingDiagnosis("bce")  # one window is not enough
+    one = _past_warmup(TrainingDiagnosis("bce"))  # one window is not enough
     one.add_window(_stats(1.0, 1.0, d_loss=0.01, g_loss=5.0))
     assert one.active == set()
+
+
+def test_a_discriminator_winning_the_first_steps_is_not_flagged():
+    # Measured on 64-pixel brain MRI: a healthy discriminator wins the first
+    # 60-100 steps, then the generator catches up.
+    diagnosis = TrainingDiagnosis("hinge")
+    for _ in range(WON_WARMUP_STEPS // 10):
+        diagnosis.add_window(_stats(1.0, 1.0, d_loss=0.005, g_loss=4.5))
+    assert diagnosis.active == set()
+    for _ in range(2):
+        diagnosis.add_window(_stats(1.0, 1.0, d_loss=0.005, g_loss=4.5))
+    assert diagnosis.active == {"discriminator_won"}
 
 
 def test_epoch_end_counts_only_the_steps_not_seen_within_the_epoch():

@@ -236,7 +236,7 @@ def start_diagnosis(est, modules, data, labels, phase):
     if phase == "partial_fit" and est.history_:
         warned = est.history_[-1].get("warnings", ())
     diagnosis = TrainingDiagnosis(est.loss, probe=probe, warned=warned)
-    diagnosis.seed(est.history_[-2 * diagnosis.window_steps :])
+    diagnosis.seed(est.history_)
     return diagnosis
 
 
