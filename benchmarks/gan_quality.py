@@ -77,7 +77,9 @@ Brain MRI at 64 and 128 px (``--data braintumor``)
       128 px);
     * ``skgan-0.2``: :class:`skgan.DCGANEstimator` with the defaults it had
       before it chose them by image size, spelled out;
-    * ``skgan-default``: :class:`skgan.DCGANEstimator` with its defaults.
+    * ``skgan-default``: :class:`skgan.DCGANEstimator` with its defaults;
+    * ``skgan-no-diversity``: the defaults without the mode-seeking term
+      (``diversity_weight=0.0``), as they were before it.
 
     ``--mode unconditional`` trains one GAN on all train images (no labels),
     ``--mode conditional`` one class-conditional skgan model, and the
@@ -593,8 +595,14 @@ SKGAN_0_2 = {
     "discriminator_lr": 2e-4,
     "augment": None,
     "generator_architecture": "dcgan",
+    "diversity_weight": 0.0,
 }
-BRAIN_METHODS = {"tutorial": None, "skgan-0.2": SKGAN_0_2, "skgan-default": {}}
+BRAIN_METHODS = {
+    "tutorial": None,
+    "skgan-0.2": SKGAN_0_2,
+    "skgan-default": {},
+    "skgan-no-diversity": {"diversity_weight": 0.0},
+}
 N_TUNE = 500
 
 

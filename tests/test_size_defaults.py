@@ -23,6 +23,7 @@ SIZE_DEPENDENT = [
     "batch_size",
     "generator_lr",
     "discriminator_lr",
+    "diversity_weight",
 ]
 
 
@@ -42,6 +43,7 @@ def test_auto_below_64_pixels_is_the_former_defaults(shape):
         "batch_size": 32,
         "generator_lr": 2e-4,
         "discriminator_lr": 2e-4,
+        "diversity_weight": 0.0,
     }
     for name, value in former.items():
         assert resolved(est, name, shape) == value
@@ -77,6 +79,7 @@ def test_auto_at_28_pixels_trains_as_the_explicit_former_defaults():
         "batch_size": 32,
         "generator_lr": 2e-4,
         "discriminator_lr": 2e-4,
+        "diversity_weight": 0.0,
     }
     common = dict(steps=3, feature_extractor=None, device="cpu", random_state=0)
     auto = DCGANEstimator(**common).fit(X)
@@ -102,6 +105,20 @@ def test_auto_at_64_pixels_builds_the_large_image_networks():
     assert "augment_p" not in est.history_[-1]
     group = est._generator_optimizer.param_groups[0]
     assert group["lr"] == LARGE_IMAGE_SETTINGS["generator_lr"]
+
+
+def test_auto_at_64_pixels_trains_with_the_diversity_term():
+    X = images(20, 64)
+    common = dict(steps=2, noise_dim=8, feature_extractor=None, device="cpu")
+    fits = {
+        weight: DCGANEstimator(**common, diversity_weight=weight, random_state=0)
+        .fit(X)
+        .sample(4, random_state=0)
+        for weight in ("auto", 1.0, 0.0)
+    }
+    assert LARGE_IMAGE_SETTINGS["diversity_weight"] == 1.0
+    np.testing.assert_array_equal(fits["auto"], fits[1.0])
+    assert not np.array_equal(fits["auto"], fits[0.0])
 
 
 @pytest.mark.parametrize(

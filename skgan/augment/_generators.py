@@ -24,8 +24,8 @@ def default_augmentation_estimator():
 
     :class:`DCGANEstimator` with its default architecture (hinge loss, spectral
     and batch normalisation in the discriminator, no DiffAugment, a moving
-    average of the generator, widths of 16) trained for a fixed number of
-    updates, 600, whatever the number of images. In the default
+    average of the generator, widths of 16, no mode-seeking term) trained
+    for a fixed number of updates, 600, whatever the number of images. In the default
     ``mode="finetune"`` these updates pre-train on every image, and each
     rare class's copy then gets ``finetune_steps`` more (by default half as
     many, 300). The settings are spelled out so that later changes to
@@ -45,6 +45,7 @@ def default_augmentation_estimator():
         discriminator_batch_norm=True,
         augment=None,
         ema_decay=0.999,
+        diversity_weight=0.0,
     )
 
 
@@ -72,6 +73,7 @@ def default_variation_estimator():
         discriminator_batch_norm=True,
         balance_classes=True,
         ema_decay=0.999,
+        diversity_weight=0.0,
     )
 
 

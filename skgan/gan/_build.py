@@ -32,6 +32,7 @@ SMALL_IMAGE_SETTINGS = {
     "batch_size": 32,
     "generator_lr": 2e-4,
     "discriminator_lr": 2e-4,
+    "diversity_weight": 0.0,
 }
 LARGE_IMAGE_SETTINGS = {
     "generator_width": 8,
@@ -39,6 +40,7 @@ LARGE_IMAGE_SETTINGS = {
     "batch_size": 16,
     "generator_lr": 5e-4,
     "discriminator_lr": 5e-4,
+    "diversity_weight": 1.0,
 }
 
 

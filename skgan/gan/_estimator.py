@@ -124,13 +124,14 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         Keep an exponential moving average of the generator's weights with
         this decay (warmed up over the first steps); ``sample`` then uses the
         average. None trains and samples the raw generator only.
-    diversity_weight : float, default=0.0
+    diversity_weight : float or "auto", default="auto"
         Weight of a mode-seeking term in the generator's loss (MSGAN, Mao et
         al. 2019): each step pairs its generated images (of the same class,
         when ``conditional``) and penalises the generator by the inverse of
         how far apart a pair's images are relative to their noise vectors,
         which counters a generator that maps different noise to the same
-        image. 1.0 is the paper's weight; 0 turns it off.
+        image. 1.0 is the paper's weight; 0 turns it off. ``"auto"``: 0
+        below 64 pixels, 1.0 from 64 pixels on (see :ref:`recipe_64_128`).
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
@@ -299,7 +300,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         discriminator_batch_norm=True,
         augment=None,
         ema_decay=0.999,
-        diversity_weight=0.0,
+        diversity_weight="auto",
         max_time=None,
         channels_last=True,
         precision="float32",

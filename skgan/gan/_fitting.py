@@ -170,7 +170,7 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         real_label=real_label,
         fake_label=est.fake_label,
         augment=policy,
-        diversity_weight=float(est.diversity_weight),
+        diversity_weight=float(resolved(est, "diversity_weight")),
         augment_p=est.history_[-1].get("augment_p", 0.0) if est.history_ else 0.0,
         autocast_dtype=_AUTOCAST_DTYPES[est.precision],
     )

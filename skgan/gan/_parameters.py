@@ -66,7 +66,10 @@ PARAMETER_CONSTRAINTS = {
     "discriminator_batch_norm": ["boolean"],
     "augment": [str, None],
     "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
-    "diversity_weight": [Interval(Real, 0, _FLOAT32_MAX, closed="left")],
+    "diversity_weight": [
+        Interval(Real, 0, _FLOAT32_MAX, closed="left"),
+        StrOptions({"auto"}),
+    ],
     "max_time": [Interval(Real, 0, None, closed="neither"), None],
     "channels_last": ["boolean"],
     "precision": [StrOptions({"float32", "bfloat16", "float16"})],

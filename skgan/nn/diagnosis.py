@@ -83,7 +83,8 @@ FIXES = {
     ),
     "mode_collapse": (
         "The generator collapsed: its samples are nearly alike. Likely fixes: "
-        "a lower generator_lr, augment='translation,cutout', "
+        "diversity_weight=1.0 (the mode-seeking term), a lower generator_lr, "
+        "augment='translation,cutout', "
         "discriminator_dropout=0.3, loss='hinge', or restarting from another "
         "random_state."
     ),
