@@ -73,7 +73,6 @@ def default_variation_estimator():
         discriminator_batch_norm=True,
         balance_classes=True,
         ema_decay=0.999,
-        diversity_weight=0.0,
     )
 
 
