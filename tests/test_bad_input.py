@@ -433,6 +433,7 @@ BAD_PARAMETERS = {
     "augment": "flip",
     "ema_decay": 1.0,
     "diversity_weight": -1.0,
+    "batch_norm_statistics": "mean",
     "max_time": 0,
     "channels_last": "yes",
     "precision": "float64",

@@ -24,6 +24,7 @@ SIZE_DEPENDENT = [
     "generator_lr",
     "discriminator_lr",
     "diversity_weight",
+    "batch_norm_statistics",
 ]
 
 
@@ -44,6 +45,7 @@ def test_auto_below_64_pixels_is_the_former_defaults(shape):
         "generator_lr": 2e-4,
         "discriminator_lr": 2e-4,
         "diversity_weight": 0.0,
+        "batch_norm_statistics": "running",
     }
     for name, value in former.items():
         assert resolved(est, name, shape) == value
@@ -59,7 +61,7 @@ def test_auto_from_64_pixels_on(shape):
 
 @pytest.mark.parametrize("name", SIZE_DEPENDENT)
 def test_explicit_values_win_over_auto(name):
-    value = {"batch_size": 5}.get(name, 3)
+    value = {"batch_size": 5, "batch_norm_statistics": "running"}.get(name, 3)
     est = DCGANEstimator(**{name: value})
     assert resolved(est, name, (64, 64, 1)) == value
 
@@ -80,6 +82,7 @@ def test_auto_at_28_pixels_trains_as_the_explicit_former_defaults():
         "generator_lr": 2e-4,
         "discriminator_lr": 2e-4,
         "diversity_weight": 0.0,
+        "batch_norm_statistics": "running",
     }
     common = dict(steps=3, feature_extractor=None, device="cpu", random_state=0)
     auto = DCGANEstimator(**common).fit(X)

@@ -46,6 +46,7 @@ def default_augmentation_estimator():
         augment=None,
         ema_decay=0.999,
         diversity_weight=0.0,
+        batch_norm_statistics="running",
     )
 
 

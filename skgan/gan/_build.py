@@ -33,6 +33,7 @@ SMALL_IMAGE_SETTINGS = {
     "generator_lr": 2e-4,
     "discriminator_lr": 2e-4,
     "diversity_weight": 0.0,
+    "batch_norm_statistics": "running",
 }
 LARGE_IMAGE_SETTINGS = {
     "generator_width": 8,
@@ -41,6 +42,7 @@ LARGE_IMAGE_SETTINGS = {
     "generator_lr": 5e-4,
     "discriminator_lr": 5e-4,
     "diversity_weight": 1.0,
+    "batch_norm_statistics": "recomputed",
 }
 
 

@@ -132,6 +132,18 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         which counters a generator that maps different noise to the same
         image. 1.0 is the paper's weight; 0 turns it off. ``"auto"``: 0
         below 64 pixels, 1.0 from 64 pixels on (see :ref:`recipe_64_128`).
+    batch_norm_statistics : {"auto", "recomputed", "running"}, default="auto"
+        The batch-normalisation statistics that the generator used by
+        ``sample`` normalises with. ``"running"``: the running averages kept
+        during training; those of the moving average (``ema_decay``) are
+        copied from the generator being trained, whose weights differ.
+        ``"recomputed"``: at the end of each training call, and at each
+        epoch's end when there are ``callbacks``, they are measured again on
+        the network's own outputs for 1,024 fixed noise vectors (labels drawn
+        from ``class_prior_``), as stochastic weight averaging does
+        (:func:`torch.optim.swa_utils.update_bn`). Training itself is
+        unchanged. ``"auto"``: ``"running"`` below 64 pixels, ``"recomputed"``
+        from 64 pixels on (see :ref:`recipe_64_128`).
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.
@@ -301,6 +313,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         augment=None,
         ema_decay=0.999,
         diversity_weight="auto",
+        batch_norm_statistics="auto",
         max_time=None,
         channels_last=True,
         precision="float32",
@@ -342,6 +355,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         self.augment = augment
         self.ema_decay = ema_decay
         self.diversity_weight = diversity_weight
+        self.batch_norm_statistics = batch_norm_statistics
         self.max_time = max_time
         self.channels_last = channels_last
         self.precision = precision

@@ -18,6 +18,7 @@ from ..nn import DivergenceError, init_dcgan_weights
 from ..nn.diagnosis import FIXES, GeneratorProbe, TrainingDiagnosis, TrainingWarning
 from ..nn.distributed import distributed_context, local_device
 from ..nn.fitting import TrainingOutcome, train_gan
+from ..nn.sampling import recompute_batch_norm
 from ..nn.training import StopTraining
 from ..utils._device import resolve_device
 from ..utils._progress import ProgressReporter
@@ -27,6 +28,9 @@ from ._labels import encode_labels
 from ._training_data import training_images
 
 __all__ = ["initialize", "train"]
+
+#: Noise vectors that ``batch_norm_statistics="recomputed"`` averages over.
+SAMPLES_FOR_BATCH_NORM = 1024
 
 _AUTOCAST_DTYPES = {
     "float32": None,
@@ -123,6 +127,8 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
         nonlocal steps_done
         set_modules(est, modules)  # the moving average may be new
         est._rng_state, est._ema_updates = rng_state, ema_updates
+        if est.callbacks:  # on every process: batch norm may be synchronised
+            recompute_sampling_statistics(est, modules)
         if is_main:
             record = record_epoch(est, stats, seconds)
             record["warnings"] = diagnosis.end_epoch(stats)
@@ -176,10 +182,28 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
     )
     set_modules(est, modules)
     est._rng_state, est._ema_updates = outcome.rng_state, outcome.ema_updates
+    recompute_sampling_statistics(est, modules)
     try:
         report(est, outcome)
     finally:
         call_hooks(est, "on_train_end", outcome.stopped)
+
+
+def recompute_sampling_statistics(est, modules):
+    """With ``batch_norm_statistics="recomputed"``, the batch-norm statistics
+    of the network ``sample`` uses, measured on its own outputs."""
+    if resolved(est, "batch_norm_statistics") != "recomputed":
+        return
+    network = modules.generator_ema
+    if network is None:
+        network = modules.generator
+    recompute_batch_norm(
+        network,
+        noise_dim=est.noise_dim,
+        class_prior=est.class_prior_ if est.conditional else None,
+        n_samples=SAMPLES_FOR_BATCH_NORM,
+        device=est.device_,
+    )
 
 
 def call_hooks(est, name, argument):

@@ -70,6 +70,7 @@ PARAMETER_CONSTRAINTS = {
         Interval(Real, 0, _FLOAT32_MAX, closed="left"),
         StrOptions({"auto"}),
     ],
+    "batch_norm_statistics": [StrOptions({"auto", "recomputed", "running"})],
     "max_time": [Interval(Real, 0, None, closed="neither"), None],
     "channels_last": ["boolean"],
     "precision": [StrOptions({"float32", "bfloat16", "float16"})],
