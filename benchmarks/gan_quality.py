@@ -79,7 +79,10 @@ Brain MRI at 64 and 128 px (``--data braintumor``)
       before it chose them by image size, spelled out;
     * ``skgan-default``: :class:`skgan.DCGANEstimator` with its defaults;
     * ``skgan-no-diversity``: the defaults without the mode-seeking term
-      (``diversity_weight=0.0``), as they were before it.
+      (``diversity_weight=0.0``);
+    * ``skgan-running-statistics``: the defaults sampling with the running
+      batch-norm statistics kept during training
+      (``batch_norm_statistics="running"``), as before they were recomputed.
 
     ``--mode unconditional`` trains one GAN on all train images (no labels),
     ``--mode conditional`` one class-conditional skgan model, and the
@@ -596,12 +599,14 @@ SKGAN_0_2 = {
     "augment": None,
     "generator_architecture": "dcgan",
     "diversity_weight": 0.0,
+    "batch_norm_statistics": "running",
 }
 BRAIN_METHODS = {
     "tutorial": None,
     "skgan-0.2": SKGAN_0_2,
     "skgan-default": {},
     "skgan-no-diversity": {"diversity_weight": 0.0},
+    "skgan-running-statistics": {"batch_norm_statistics": "running"},
 }
 N_TUNE = 500
 

@@ -1,5 +1,5 @@
 """Batch-norm statistics of the sampled generator, measured on its own outputs
-(``batch_norm_statistics``, :func:`skgan.nn.sampling.recompute_batch_norm`)."""
+(``batch_norm_statistics``, :func:`skgan.nn.recompute_batch_norm`)."""
 
 import copy
 
@@ -9,8 +9,7 @@ import torch
 
 from skgan.gan._build import LARGE_IMAGE_SETTINGS, SMALL_IMAGE_SETTINGS
 from skgan.gan._fitting import SAMPLES_FOR_BATCH_NORM
-from skgan.nn import Generator
-from skgan.nn.sampling import recompute_batch_norm
+from skgan.nn import Generator, recompute_batch_norm
 from tests._tiny import TinyGenerator, tiny_gan
 
 

@@ -143,7 +143,7 @@ class DCGANEstimator(FittedStateMixin, BaseEstimator):
         from ``class_prior_``), as stochastic weight averaging does
         (:func:`torch.optim.swa_utils.update_bn`). Training itself is
         unchanged. ``"auto"``: ``"running"`` below 64 pixels, ``"recomputed"``
-        from 64 pixels on (see :ref:`recipe_64_128`).
+        from 64 pixels on (see :ref:`recipe_batch_norm_statistics`).
     max_time : float, default=None
         Stop training after this many seconds (checked after every step), even
         if ``epochs`` are not done.

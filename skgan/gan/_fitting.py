@@ -14,11 +14,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from ..nn import DivergenceError, init_dcgan_weights
+from ..nn import DivergenceError, init_dcgan_weights, recompute_batch_norm
 from ..nn.diagnosis import FIXES, GeneratorProbe, TrainingDiagnosis, TrainingWarning
 from ..nn.distributed import distributed_context, local_device
 from ..nn.fitting import TrainingOutcome, train_gan
-from ..nn.sampling import recompute_batch_norm
 from ..nn.training import StopTraining
 from ..utils._device import resolve_device
 from ..utils._progress import ProgressReporter

@@ -11,6 +11,7 @@ from .data import ScaledImages
 from .ema import ExponentialMovingAverage
 from .losses import LOSSES, discriminator_loss, fake_loss, generator_loss, real_loss
 from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
+from .sampling import recompute_batch_norm
 from .training import AdversarialTrainer, DivergenceError, isolated_rng
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "init_dcgan_weights",
     "isolated_rng",
     "real_loss",
+    "recompute_batch_norm",
 ]
