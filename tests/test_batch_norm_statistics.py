@@ -101,6 +101,28 @@ def test_labels_are_drawn_from_the_class_prior():
     assert 150 < int((labels == 0).sum()) < 250
 
 
+def test_a_failed_pass_leaves_the_statistics_as_they_were():
+    generator = small_generator()
+    with torch.no_grad():
+        generator(torch.randn(50, 8) * 3)
+    before = bn_state(generator)
+    calls = []
+
+    def fail_on_the_third_batch(module, args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    generator.register_forward_pre_hook(fail_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        recompute_batch_norm(generator, noise_dim=8, n_samples=256, batch_size=32)
+    after = bn_state(generator)
+    for (mean_a, var_a, n_a), (mean_b, var_b, n_b) in zip(before, after):
+        assert torch.equal(mean_a, mean_b) and torch.equal(var_a, var_b)
+        assert n_a == n_b
+    assert all(m.momentum == 0.1 for m in norms_of(generator))
+
+
 def test_a_network_without_batch_norm_is_left_as_it_is():
     network = TinyGenerator(8, (1, 4, 4))
     before = copy.deepcopy(network.state_dict())

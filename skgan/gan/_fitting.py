@@ -181,8 +181,8 @@ def train(est, X, y, n_epochs, pairs, steps=None, phase="fit"):
     )
     set_modules(est, modules)
     est._rng_state, est._ema_updates = outcome.rng_state, outcome.ema_updates
-    recompute_sampling_statistics(est, modules)
     try:
+        recompute_sampling_statistics(est, modules)
         report(est, outcome)
     finally:
         call_hooks(est, "on_train_end", outcome.stopped)

@@ -81,6 +81,9 @@ def recompute_batch_norm(
         weights, and the global random state is left untouched.
     device : str or torch.device, default="cpu"
         Where the network is.
+
+    If a forward pass fails or is interrupted, the network keeps the
+    statistics it had.
     """
     norms = [
         module
@@ -91,6 +94,10 @@ def recompute_batch_norm(
     if not norms:
         return
     momenta = [module.momentum for module in norms]
+    saved = [
+        (module.running_mean.clone(), module.running_var.clone()) for module in norms
+    ]
+    tracked = [module.num_batches_tracked.clone() for module in norms]
     was_training = network.training
     draws = torch.Generator().manual_seed(seed)
     prior = None
@@ -109,6 +116,12 @@ def recompute_batch_norm(
                 labels = torch.multinomial(prior, n, replacement=True, generator=draws)
                 labels = labels.to(device)
             network(noise, labels)
+    except BaseException:  # an interrupted or failed pass keeps the old ones
+        for module, (mean, var), count in zip(norms, saved, tracked):
+            module.running_mean.copy_(mean)
+            module.running_var.copy_(var)
+            module.num_batches_tracked.copy_(count)
+        raise
     finally:
         for module, momentum in zip(norms, momenta):
             module.momentum = momentum
