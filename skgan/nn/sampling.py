@@ -59,7 +59,8 @@ def recompute_batch_norm(
     them by the mean and variance of the network's activations over
     ``n_samples`` fresh noise vectors, as
     :func:`torch.optim.swa_utils.update_bn` does for a loader of inputs
-    (which cannot pass the labels of a conditional generator).
+    (which cannot pass the labels of a conditional generator). If a forward
+    pass fails or is interrupted, the network keeps the statistics it had.
 
     Parameters
     ----------
@@ -81,9 +82,6 @@ def recompute_batch_norm(
         weights, and the global random state is left untouched.
     device : str or torch.device, default="cpu"
         Where the network is.
-
-    If a forward pass fails or is interrupted, the network keeps the
-    statistics it had.
     """
     norms = [
         module
@@ -95,9 +93,9 @@ def recompute_batch_norm(
         return
     momenta = [module.momentum for module in norms]
     saved = [
-        (module.running_mean.clone(), module.running_var.clone()) for module in norms
+        (m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
+        for m in norms
     ]
-    tracked = [module.num_batches_tracked.clone() for module in norms]
     was_training = network.training
     draws = torch.Generator().manual_seed(seed)
     prior = None
@@ -117,7 +115,7 @@ def recompute_batch_norm(
                 labels = labels.to(device)
             network(noise, labels)
     except BaseException:  # an interrupted or failed pass keeps the old ones
-        for module, (mean, var), count in zip(norms, saved, tracked):
+        for module, (mean, var, count) in zip(norms, saved):
             module.running_mean.copy_(mean)
             module.running_var.copy_(var)
             module.num_batches_tracked.copy_(count)
