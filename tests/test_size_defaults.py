@@ -27,6 +27,17 @@ SIZE_DEPENDENT = [
     "batch_norm_statistics",
 ]
 
+#: The defaults before "auto" existed, spelled out independently of _build.
+FORMER_DEFAULTS = {
+    "generator_width": 16,
+    "discriminator_width": 16,
+    "batch_size": 32,
+    "generator_lr": 2e-4,
+    "discriminator_lr": 2e-4,
+    "diversity_weight": 0.0,
+    "batch_norm_statistics": "running",
+}
+
 
 def images(n, side, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, side, side), np.uint8)
@@ -38,18 +49,9 @@ def images(n, side, seed=0):
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (63, 200, 3)])
 def test_auto_below_64_pixels_is_the_former_defaults(shape):
     est = DCGANEstimator()
-    former = {
-        "generator_width": 16,
-        "discriminator_width": 16,
-        "batch_size": 32,
-        "generator_lr": 2e-4,
-        "discriminator_lr": 2e-4,
-        "diversity_weight": 0.0,
-        "batch_norm_statistics": "running",
-    }
-    for name, value in former.items():
+    for name, value in FORMER_DEFAULTS.items():
         assert resolved(est, name, shape) == value
-    assert SMALL_IMAGE_SETTINGS == former
+    assert SMALL_IMAGE_SETTINGS == FORMER_DEFAULTS
 
 
 @pytest.mark.parametrize("shape", [(64, 64, 1), (128, 96, 3)])
@@ -75,18 +77,9 @@ def test_generator_architecture(architecture, expected):
 
 def test_auto_at_28_pixels_trains_as_the_explicit_former_defaults():
     X = images(40, 28)
-    former = {
-        "generator_width": 16,
-        "discriminator_width": 16,
-        "batch_size": 32,
-        "generator_lr": 2e-4,
-        "discriminator_lr": 2e-4,
-        "diversity_weight": 0.0,
-        "batch_norm_statistics": "running",
-    }
     common = dict(steps=3, feature_extractor=None, device="cpu", random_state=0)
     auto = DCGANEstimator(**common).fit(X)
-    explicit = DCGANEstimator(**common, **former).fit(X)
+    explicit = DCGANEstimator(**common, **FORMER_DEFAULTS).fit(X)
     np.testing.assert_array_equal(
         auto.sample(4, random_state=0), explicit.sample(4, random_state=0)
     )
