@@ -47,7 +47,9 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   rotates, shifts and zooms half of them, ``nearest`` every one without
   interpolation blur, ``mild`` every one with half the ranges;
   ``all+intensity``, ``quarter+intensity``, ``half+mild+intensity`` and
-  ``half+intensity-only`` vary ``classic``'s share, ranges and parts).
+  ``half+intensity-only`` vary ``classic``'s share, ranges and parts),
+  and ``bn`` (the GANs' ``batch_norm_statistics``, e.g. ``bn=recomputed``;
+  the default augmentation estimator keeps ``"running"``).
 
 Variants of one key share its trained GANs within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
@@ -82,6 +84,7 @@ Run with one thread for reproducible timings, e.g.::
 """
 
 import argparse
+import copy
 import functools
 import json
 import time
@@ -103,6 +106,8 @@ from skgan.augment import (
     random_affine,
     random_intensity,
 )
+from skgan.gan._estimator_state import modules_of
+from skgan.gan._fitting import recompute_sampling_statistics
 
 try:
     from ._cnn import SmallCNN
@@ -284,6 +289,8 @@ def parse_method(name):
         field, value = option.split("=")
         if field == "aug":
             params[PARAMS[field]] = ADDED_AUGMENTATIONS[value]
+        elif field == "bn":
+            params[ESTIMATOR_PARAM] = value
         elif field == "da":
             params[PARAMS[field]] = "" if value == "none" else value.replace("+", ",")
         elif value == "none":
@@ -294,6 +301,7 @@ def parse_method(name):
 
 
 STEPS = None  # --steps: a quick check with another GAN budget
+ESTIMATOR_PARAM = "batch_norm_statistics"  # bn=: set on the GANs, not the sampler
 
 
 def augmenter(key, params, seed):
@@ -309,6 +317,9 @@ def augmenter(key, params, seed):
     estimator = default_augmentation_estimator()
     if STEPS is not None:
         estimator.set_params(steps=STEPS)
+    if ESTIMATOR_PARAM in params:
+        params = dict(params)
+        estimator.set_params(**{ESTIMATOR_PARAM: params.pop(ESTIMATOR_PARAM)})
     total = estimator.steps + max(1, estimator.steps // 2)
     mode = {"ft": "finetune", "ftfreeze": "finetune", "pc": "per_class"}
     options = {"mode": mode.get(key, "conditional")}
@@ -327,10 +338,19 @@ def augmenter(key, params, seed):
 def resample_reusing(fitted, key, params, seed, X, y):
     """Resample with ``fitted``'s trained GANs and another selection; with
     another ``finetune_steps``, fine-tune ``fitted``'s pre-trained GAN again
-    (which is what a full ``fit_resample`` of that variant does)."""
+    (which is what a full ``fit_resample`` of that variant does). With another
+    ``bn``, copies of the trained GANs get their batch-norm statistics
+    recomputed (training itself does not depend on that setting)."""
     other = augmenter(key, params, seed)
     other.sampling_strategy_ = fitted.sampling_strategy_
     other.estimators_ = fitted.estimators_
+    bn = other.estimator.batch_norm_statistics
+    if bn != fitted.estimator.batch_norm_statistics:
+        other.estimators_ = {}
+        for label, estimator in fitted.estimators_.items():
+            estimator = copy.deepcopy(estimator).set_params(batch_norm_statistics=bn)
+            recompute_sampling_statistics(estimator, modules_of(estimator))
+            other.estimators_[label] = estimator
     other.pretrained_estimator_ = fitted.pretrained_estimator_
     if (other.finetune_steps, other.finetune_augment) != (
         fitted.finetune_steps,
