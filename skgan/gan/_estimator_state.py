@@ -356,11 +356,13 @@ def load_fitted_state(
 
 
 class FittedStateMixin:
-    """Saving, loading and pickling for DCGANEstimator, through one state export.
+    """Saving, loading and pickling for skgan's GAN estimators, through one
+    state export.
 
     :mod:`skgan.persistence` calls ``_export_state`` and ``_import_state``;
     pickle goes through ``__getstate__`` and ``__setstate__``, which use the
-    same two functions, with the tensors in one ``torch.save`` blob.
+    same two methods, with the tensors in one ``torch.save`` blob. A class
+    whose networks are built differently overrides ``_import_state``.
     """
 
     #: The attributes that ``_import_state`` sets (never saved as extras).
@@ -401,7 +403,8 @@ class FittedStateMixin:
 
         Returns
         -------
-        estimator : DCGANEstimator
+        estimator : object
+            A fitted estimator of the class this is called on.
         """
         return persistence.load_model(
             path, device=device, estimator_class=cls, params=params
@@ -416,10 +419,10 @@ class FittedStateMixin:
     def __getstate__(self):
         state = dict(super().__getstate__())  # object's is the live __dict__
         if "generator_" in state:
-            values, tensors = export_state(self)
+            values, tensors = self._export_state()
             buffer = io.BytesIO()
             torch.save(tensors, buffer)
-            for name in STATE_ATTRIBUTES:
+            for name in self._state_attributes:
                 state.pop(name, None)
             state["device_"] = str(self.device_)  # where it was trained
             state["_fitted_state"] = (values, buffer.getvalue())
@@ -442,4 +445,4 @@ class FittedStateMixin:
             tensors = torch.load(
                 io.BytesIO(blob), map_location=device, weights_only=True
             )
-            import_state(self, values, tensors, device)
+            self._import_state(values, tensors, device)

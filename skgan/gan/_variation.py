@@ -8,7 +8,6 @@ tensors, the fitted state (pickle and ``.skgan`` files) and the public methods.
 from __future__ import annotations
 
 import copy
-import io
 import time
 from numbers import Integral, Real
 
@@ -32,15 +31,10 @@ from ..nn.variation import (
     pair_scores,
     train_variation,
 )
-from ..utils._device import cpu_fallback, resolve_device
+from ..utils._device import resolve_device
 from ..utils._progress import ProgressReporter
 from ..utils._validation import precheck_images
-from ._estimator_state import (
-    STATE_ATTRIBUTES,
-    export_state,
-    load_fitted_state,
-    set_modules,
-)
+from ._estimator_state import FittedStateMixin, load_fitted_state, set_modules
 from ._training_data import training_images, validate_images
 
 __all__ = ["VariationGAN"]
@@ -58,7 +52,7 @@ _INTEGER_PARAMETERS = (
 
 
 @persistence.register_model_class
-class VariationGAN(BaseEstimator):
+class VariationGAN(FittedStateMixin, BaseEstimator):
     """A GAN that turns a real image into new variants of it (DAGAN).
 
     A data augmentation GAN (Antoniou et al. 2017). The generator takes a
@@ -214,9 +208,6 @@ class VariationGAN(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
-
-    #: The attributes that ``_import_state`` sets (never saved as extras).
-    _state_attributes = STATE_ATTRIBUTES
 
     def __init__(
         self,
@@ -455,7 +446,7 @@ class VariationGAN(BaseEstimator):
                 on_epoch_end=on_epoch_end,
             )
         except DivergenceError as exc:
-            for name in STATE_ATTRIBUTES:
+            for name in self._state_attributes:
                 if hasattr(self, name):
                     delattr(self, name)
             raise DivergenceError(
@@ -588,39 +579,6 @@ class VariationGAN(BaseEstimator):
 
     # ------------------------------------------------------------ fitted state
 
-    def save(self, path):
-        """Write the model to a safe ``.skgan`` file (see
-        :func:`skgan.persistence.save_model`).
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-
-        Returns
-        -------
-        path : pathlib.Path
-        """
-        return persistence.save_model(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Read a model written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        device : str or torch.device, default=None
-            Where to put the networks; None uses the saved device, or the CPU.
-
-        Returns
-        -------
-        estimator : VariationGAN
-        """
-        return persistence.load_model(path, device=device, estimator_class=cls)
-
-    def _export_state(self):
-        return export_state(self)
-
     def _import_state(self, values, tensors, device):
         betas = []  # set by the parameter check, read by the build
 
@@ -636,27 +594,3 @@ class VariationGAN(BaseEstimator):
             build=lambda with_ema: self._build_modules(betas[0], with_ema=with_ema),
             conditional=True,
         )
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        if "generator_" in state:
-            values, tensors = self._export_state()
-            buffer = io.BytesIO()
-            torch.save(tensors, buffer)
-            for name in STATE_ATTRIBUTES:
-                state.pop(name, None)
-            state["device_"] = str(self.device_)
-            state["_fitted_state"] = (values, buffer.getvalue())
-        return state
-
-    def __setstate__(self, state):
-        fitted = state.pop("_fitted_state", None)
-        trained_on = state.pop("device_", None)
-        super().__setstate__(state)
-        if fitted is not None:
-            values, blob = fitted
-            device = cpu_fallback(torch.device(trained_on))
-            tensors = torch.load(
-                io.BytesIO(blob), map_location=device, weights_only=True
-            )
-            self._import_state(values, tensors, device)
