@@ -838,6 +838,7 @@ def _reference_images_per_second(ctx):
             ReferenceDiscriminator,
             ReferenceGenerator,
             _dcgan_init,
+            tutorial_steps,
         )
     finally:
         sys.path.remove(str(HERE))
@@ -848,38 +849,16 @@ def _reference_images_per_second(ctx):
         discriminator = ReferenceDiscriminator().apply(_dcgan_init).to(device)
     data = torch.from_numpy(_uint8_images(1024).astype(np.float32) / 127.5 - 1.0)
     data = data.unsqueeze(1).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    criterion = nn.BCEWithLogitsLoss()
-    ones = torch.ones(batch, device=device)
-    zeros = torch.zeros(batch, device=device)
-
-    def step(real):
-        fake = generator(torch.randn(batch, 100, device=device))
-        d_loss = criterion(discriminator(real), ones) + criterion(
-            discriminator(fake.detach()), zeros
-        )
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = criterion(discriminator(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        return g_loss
-
-    for i in range(3):  # warm-up
-        step(data[i * batch : (i + 1) * batch])
+    training = tutorial_steps(generator, discriminator, data, batch_size=batch)
+    for _ in range(3):  # warm-up
+        next(training)
     ctx.synchronize()
-    steps, start = 0, time.perf_counter()
+    start = time.perf_counter()
     deadline = start + ctx.seconds
+    steps = 0
     while time.perf_counter() < deadline:
-        order = torch.randperm(len(data), device=device)
-        for i in range(0, len(data) - batch + 1, batch):
-            loss = step(data[order[i : i + batch]]).detach()
-            steps += 1
-            if time.perf_counter() >= deadline:
-                break
+        loss = next(training)
+        steps += 1
     ctx.synchronize()
     seconds = time.perf_counter() - start
     assert math.isfinite(loss.item())

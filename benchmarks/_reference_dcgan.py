@@ -30,6 +30,7 @@ class ReferenceGenerator(nn.Module):
 
     def __init__(self, noise_dim=100):
         super().__init__()
+        self.noise_dim = noise_dim
         self.project = nn.Sequential(
             nn.Linear(noise_dim, 128 * 7 * 7, bias=False),
             nn.BatchNorm1d(128 * 7 * 7),
@@ -75,6 +76,79 @@ def _dcgan_init(module):
     elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+def tutorial_steps(
+    generator,
+    discriminator,
+    data,
+    *,
+    batch_size,
+    lr=2e-4,
+    policy=None,
+    joint_call=False,
+):
+    """The tutorial's training loop, one step per iteration, without end.
+
+    Adam (``lr``, betas (0.5, 0.999)) on both networks and BCE with logits:
+    every epoch a new permutation of ``data`` (``(n, 1, H, W)`` in
+    ``[-1, 1]``) in batches of ``batch_size``, the last one dropped; each
+    step updates the discriminator (real -> 1, fake -> 0; in one call with
+    ``joint_call``), then the generator (non-saturating, fake -> 1), and
+    yields the generator loss. The caller stops when its budget is spent.
+    ``policy`` is a DiffAugment policy (:func:`skgan.nn.parse_policy`)
+    applied to every discriminator input.
+    """
+    device = data.device
+
+    def judge(images):
+        return discriminator(diff_augment(images, policy) if policy else images)
+
+    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    criterion = nn.BCEWithLogitsLoss()
+    batch = min(batch_size, len(data))
+    ones = torch.ones(batch, device=device)
+    zeros = torch.zeros(batch, device=device)
+    noise_dim = generator.noise_dim
+    generator.train()
+    discriminator.train()
+    while True:
+        order = torch.randperm(len(data), device=device)
+        for i in range(0, len(data) - batch + 1, batch):  # drop the last batch
+            real = data[order[i : i + batch]]
+            fake = generator(torch.randn(batch, noise_dim, device=device))
+            if joint_call:
+                logits = judge(torch.cat([real, fake.detach()]))
+                d_loss = criterion(logits[:batch], ones) + criterion(
+                    logits[batch:], zeros
+                )
+            else:
+                d_loss = criterion(judge(real), ones) + criterion(
+                    judge(fake.detach()), zeros
+                )
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            g_loss = criterion(judge(fake), ones)
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+            yield g_loss
+
+
+def sample_uint8(generator, n_samples, random_state=0):
+    """``n_samples`` uint8 images ``(n, H, W)`` from ``generator`` in eval mode,
+    with noise seeded by ``random_state``."""
+    noise = torch.randn(
+        n_samples,
+        generator.noise_dim,
+        generator=torch.Generator().manual_seed(random_state),
+    )
+    with torch.inference_mode():
+        images = torch.cat([generator.eval()(z) for z in noise.split(256)])
+    images = images.numpy()[:, 0]
+    return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
 
 
 class ReferenceDCGAN:
@@ -142,66 +216,29 @@ class ReferenceDCGAN:
         average = None
         if self.ema_decay is not None:
             average = ExponentialMovingAverage(self.generator, self.ema_decay)
-        policy = parse_policy(self.augment)
-
-        def judge(images):
-            return discriminator(diff_augment(images, policy) if policy else images)
-
-        opt_g = torch.optim.Adam(
-            self.generator.parameters(), lr=self.lr, betas=(0.5, 0.999)
+        steps = tutorial_steps(
+            self.generator,
+            discriminator,
+            data,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            policy=parse_policy(self.augment),
+            joint_call=self.joint_call,
         )
-        opt_d = torch.optim.Adam(
-            discriminator.parameters(), lr=self.lr, betas=(0.5, 0.999)
-        )
-        criterion = nn.BCEWithLogitsLoss()
-        batch = min(self.batch_size, len(data))
-        ones, zeros = torch.ones(batch), torch.zeros(batch)
-        self.n_steps = 0
         deadline = start + self.max_time
-        self.generator.train()
-        discriminator.train()
-        while True:
-            order = torch.randperm(len(data))
-            for i in range(0, len(data) - batch + 1, batch):  # drop the last batch
-                real = data[order[i : i + batch]]
-                fake = self.generator(torch.randn(batch, self.noise_dim))
-                # discriminator: real -> 1, fake -> 0
-                if self.joint_call:
-                    logits = judge(torch.cat([real, fake.detach()]))
-                    d_loss = criterion(logits[:batch], ones) + criterion(
-                        logits[batch:], zeros
-                    )
-                else:
-                    d_loss = criterion(judge(real), ones) + criterion(
-                        judge(fake.detach()), zeros
-                    )
-                opt_d.zero_grad()
-                d_loss.backward()
-                opt_d.step()
-                # generator: non-saturating, fake -> 1
-                g_loss = criterion(judge(fake), ones)
-                opt_g.zero_grad()
-                g_loss.backward()
-                opt_g.step()
-                if average is not None:
-                    average.update()
-                self.n_steps += 1
-                if self.clock() >= deadline:
-                    if average is not None:
-                        self.generator = average.average
-                    self.generator.eval()
-                    return self
+        for self.n_steps, _ in enumerate(steps, start=1):
+            if average is not None:
+                average.update()
+            if self.clock() >= deadline:
+                break
+        if average is not None:
+            self.generator = average.average
+        self.generator.eval()
+        return self
 
     def sample(self, n_samples, random_state=0):
         """Draw ``n_samples`` uint8 images ``(n, 28, 28)`` with seeded noise."""
-        noise = torch.randn(
-            n_samples,
-            self.noise_dim,
-            generator=torch.Generator().manual_seed(random_state),
-        )
-        with torch.inference_mode():
-            images = self.generator.eval()(noise).numpy()[:, 0]
-        return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+        return sample_uint8(self.generator, n_samples, random_state)
 
 
 class TutorialGenerator(nn.Module):
@@ -302,52 +339,16 @@ class TutorialDCGAN:
         self.generator = TutorialGenerator(self.noise_dim, self.ngf, n_stages)
         self.generator.apply(_dcgan_init)
         discriminator = TutorialDiscriminator(self.ndf, n_stages).apply(_dcgan_init)
-        opt_g = torch.optim.Adam(
-            self.generator.parameters(), lr=2e-4, betas=(0.5, 0.999)
+        steps = tutorial_steps(
+            self.generator, discriminator, data, batch_size=self.batch_size
         )
-        opt_d = torch.optim.Adam(
-            discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999)
-        )
-        criterion = nn.BCEWithLogitsLoss()
-        batch = min(self.batch_size, len(data))
-        ones, zeros = torch.ones(batch), torch.zeros(batch)
-        self.n_steps = 0
         deadline = start + self.max_time
-        self.generator.train()
-        discriminator.train()
-        while True:
-            order = torch.randperm(len(data))
-            for i in range(0, len(data) - batch + 1, batch):
-                real = data[order[i : i + batch]]
-                fake = self.generator(torch.randn(batch, self.noise_dim))
-                d_loss = criterion(discriminator(real), ones) + criterion(
-                    discriminator(fake.detach()), zeros
-                )
-                opt_d.zero_grad()
-                d_loss.backward()
-                opt_d.step()
-                g_loss = criterion(discriminator(fake), ones)
-                opt_g.zero_grad()
-                g_loss.backward()
-                opt_g.step()
-                self.n_steps += 1
-                if self.clock() >= deadline:
-                    self.generator.eval()
-                    return self
+        for self.n_steps, _ in enumerate(steps, start=1):
+            if self.clock() >= deadline:
+                break
+        self.generator.eval()
+        return self
 
     def sample(self, n_samples, random_state=0):
         """Draw ``n_samples`` uint8 images with seeded noise."""
-        noise = torch.randn(
-            n_samples,
-            self.noise_dim,
-            generator=torch.Generator().manual_seed(random_state),
-        )
-        with torch.inference_mode():
-            images = torch.cat([self.generator.eval()(z) for z in noise.split(256)])
-        images = images.numpy()[:, 0]
-        return np.rint((images + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------- #
-# training a method for a budget
-# --------------------------------------------------------------------------- #
+        return sample_uint8(self.generator, n_samples, random_state)
