@@ -82,7 +82,12 @@ Brain MRI at 64 and 128 px (``--data braintumor``)
       (``diversity_weight=0.0``);
     * ``skgan-running-statistics``: the defaults sampling with the running
       batch-norm statistics kept during training
-      (``batch_norm_statistics="running"``), as before they were recomputed.
+      (``batch_norm_statistics="running"``), as before they were recomputed;
+    * ``skgan-last-stage-projection``: the defaults with the label projected
+      on the discriminator's last stage only
+      (``discriminator_projection="last_stage"``), as before it was projected
+      on every stage (conditional runs; the same model as the defaults
+      without labels).
 
     ``--mode unconditional`` trains one GAN on all train images (no labels),
     ``--mode conditional`` one class-conditional skgan model, and the
@@ -600,6 +605,7 @@ SKGAN_0_2 = {
     "generator_architecture": "dcgan",
     "diversity_weight": 0.0,
     "batch_norm_statistics": "running",
+    "discriminator_projection": "last_stage",
 }
 BRAIN_METHODS = {
     "tutorial": None,
@@ -607,6 +613,7 @@ BRAIN_METHODS = {
     "skgan-default": {},
     "skgan-no-diversity": {"diversity_weight": 0.0},
     "skgan-running-statistics": {"batch_norm_statistics": "running"},
+    "skgan-last-stage-projection": {"discriminator_projection": "last_stage"},
 }
 N_TUNE = 500
 

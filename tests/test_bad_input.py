@@ -441,6 +441,7 @@ BAD_PARAMETERS = {
     "torch_compile": "max-autotune",
     "distributed": "nccl",
     "conditional": "no",
+    "discriminator_projection": "all",
     "on_divergence": "ignore",
     "image_shape": "8x8",
     "feature_extractor": "vgg",

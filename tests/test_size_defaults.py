@@ -25,6 +25,7 @@ SIZE_DEPENDENT = [
     "discriminator_lr",
     "diversity_weight",
     "batch_norm_statistics",
+    "discriminator_projection",
 ]
 
 #: The defaults before "auto" existed, spelled out independently of _build.
@@ -36,6 +37,7 @@ FORMER_DEFAULTS = {
     "discriminator_lr": 2e-4,
     "diversity_weight": 0.0,
     "batch_norm_statistics": "running",
+    "discriminator_projection": "last_stage",
 }
 
 
@@ -63,7 +65,11 @@ def test_auto_from_64_pixels_on(shape):
 
 @pytest.mark.parametrize("name", SIZE_DEPENDENT)
 def test_explicit_values_win_over_auto(name):
-    value = {"batch_size": 5, "batch_norm_statistics": "running"}.get(name, 3)
+    value = {
+        "batch_size": 5,
+        "batch_norm_statistics": "running",
+        "discriminator_projection": "last_stage",
+    }.get(name, 3)
     est = DCGANEstimator(**{name: value})
     assert resolved(est, name, (64, 64, 1)) == value
 

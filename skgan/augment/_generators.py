@@ -47,6 +47,7 @@ def default_augmentation_estimator():
         ema_decay=0.999,
         diversity_weight=0.0,
         batch_norm_statistics="running",
+        discriminator_projection="last_stage",
     )
 
 

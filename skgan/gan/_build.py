@@ -34,6 +34,7 @@ SMALL_IMAGE_SETTINGS = {
     "discriminator_lr": 2e-4,
     "diversity_weight": 0.0,
     "batch_norm_statistics": "running",
+    "discriminator_projection": "last_stage",
 }
 LARGE_IMAGE_SETTINGS = {
     "generator_width": 8,
@@ -43,6 +44,7 @@ LARGE_IMAGE_SETTINGS = {
     "discriminator_lr": 5e-4,
     "diversity_weight": 1.0,
     "batch_norm_statistics": "recomputed",
+    "discriminator_projection": "every_stage",
 }
 
 
@@ -107,6 +109,7 @@ def _default_discriminator(est, shape, n_classes):
         dropout=est.discriminator_dropout,
         batch_norm=est.discriminator_batch_norm,
         n_classes=n_classes,
+        projection=resolved(est, "discriminator_projection"),
     )
 
 

@@ -367,6 +367,10 @@ class FittedStateMixin:
 
     #: The attributes that ``_import_state`` sets (never saved as extras).
     _state_attributes = STATE_ATTRIBUTES
+    #: Parameters whose default builds other networks than the models saved
+    #: before the parameter existed: a pickle or file without them gets this
+    #: value instead, which rebuilds the networks it was trained with.
+    _legacy_params = {}
 
     def save(self, path):
         """Write the model to a safe, versioned ``.skgan`` file.
@@ -432,13 +436,15 @@ class FittedStateMixin:
         fitted = state.pop("_fitted_state", None)
         trained_on = state.pop("device_", None)
         super().__setstate__(state)
-        # A parameter added after the model was pickled takes its default,
-        # which gives the behaviour the model was trained with.
+        # A parameter added after the model was pickled takes its default (or
+        # its legacy value), which gives the behaviour the model was trained
+        # with.
         signature = inspect.signature(type(self).__init__).parameters.values()
         for parameter in signature:
             missing = parameter.name != "self" and parameter.name not in state
             if missing and parameter.default is not inspect.Parameter.empty:
-                setattr(self, parameter.name, parameter.default)
+                value = self._legacy_params.get(parameter.name, parameter.default)
+                setattr(self, parameter.name, value)
         if fitted is not None:
             values, blob = fitted
             device = cpu_fallback(torch.device(trained_on))

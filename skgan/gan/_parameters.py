@@ -78,6 +78,7 @@ PARAMETER_CONSTRAINTS = {
     "torch_compile": ["boolean"],
     "distributed": [StrOptions({"auto"}), "boolean"],
     "conditional": ["boolean"],
+    "discriminator_projection": [StrOptions({"auto", "last_stage", "every_stage"})],
     "on_divergence": [StrOptions({"raise", "restore"})],
     "image_shape": [tuple, list, None],
     "feature_extractor": [

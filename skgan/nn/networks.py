@@ -231,6 +231,12 @@ class Discriminator(nn.Module):
         When positive, a projection discriminator (Miyato & Koyama 2018): the
         logit gains the inner product of a label embedding with the
         spatially summed features.
+    projection : {"last_stage", "every_stage"}, default="last_stage"
+        Where a conditional discriminator projects the label.
+        ``"last_stage"``: on the features of the last stage only, as in the
+        paper. ``"every_stage"``: also on the spatially summed features of
+        every earlier downsampling stage, each with its own label embedding,
+        so that coarse and fine features both answer for the class.
     """
 
     def __init__(
@@ -244,6 +250,7 @@ class Discriminator(nn.Module):
         batch_norm=False,
         negative_slope=0.2,
         n_classes=0,
+        projection="last_stage",
     ):
         super().__init__()
         channels, height, width_px = image_shape
@@ -256,13 +263,20 @@ class Discriminator(nn.Module):
                 layers.append(nn.Dropout(dropout))
             return layers
 
+        if projection not in ("last_stage", "every_stage"):
+            raise ValueError(
+                f"projection must be 'last_stage' or 'every_stage', got {projection!r}."
+            )
         layers = [wrap(nn.Conv2d(channels, width, 3, padding=1)), *act()]
         c = width
+        # (index in self.features of the stage's activation, its channels)
+        stage_ends = []
         for _ in range(depth):
             c_out = min(c * 2, max(512, width))
             layers.append(wrap(nn.Conv2d(c, c_out, 4, 2, 1, bias=not batch_norm)))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(c_out))
+            stage_ends.append((len(layers), c_out))
             layers += act()
             c = c_out
             height, width_px = height // 2, width_px // 2
@@ -273,13 +287,36 @@ class Discriminator(nn.Module):
         self.label_projection = (
             wrap(nn.Embedding(n_classes, c)) if n_classes > 0 else None
         )
+        # The last stage's features are label_projection's.
+        earlier = (
+            stage_ends[:-1] if n_classes > 0 and projection == "every_stage" else []
+        )
+        self._projected_stages = [index for index, _ in earlier]
+        self.stage_projections = (
+            nn.ModuleList(wrap(nn.Embedding(n_classes, c)) for _, c in earlier)
+            if earlier
+            else None
+        )
 
     def forward(self, images, labels=None):
-        features = self.features(images)
+        if self.stage_projections is None or labels is None:
+            features = self.features(images)
+        else:
+            features, stage_terms = images, 0.0
+            embeddings = iter(self.stage_projections)
+            for index, layer in enumerate(self.features):
+                features = layer(features)
+                if index in self._projected_stages:
+                    pooled = features.sum(dim=(2, 3))
+                    stage_terms = stage_terms + (next(embeddings)(labels) * pooled).sum(
+                        dim=1
+                    )
         logits = self.classify(features).squeeze(1)
         if self.label_projection is not None:
             pooled = features.sum(dim=(2, 3))
             logits = logits + (self.label_projection(labels) * pooled).sum(dim=1)
+            if self.stage_projections is not None:
+                logits = logits + stage_terms
         return logits
 
 

@@ -382,6 +382,8 @@ def load_model(path, *, device=None, estimator_class=None, params=None):
     _check_version(header, path)
     cls = _resolve_class(header, path, estimator_class)
     params = decode_params(header, path, cls)
+    for name, value in getattr(cls, "_legacy_params", {}).items():
+        params.setdefault(name, value)  # a file from before the parameter
     replaced = header.get("replaced_params")
     replaced = [str(n) for n in replaced] if isinstance(replaced, list) else []
     given = check_given_params(params_to_set, cls)
