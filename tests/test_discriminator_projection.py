@@ -12,6 +12,7 @@ import torch
 from skgan import DCGANEstimator
 from skgan.nn import Discriminator
 from skgan.persistence._model_archive import HEADER
+from tests._tiny import tiny_gan as make_tiny_gan
 
 
 def test_every_stage_adds_one_label_term_per_earlier_stage():
@@ -79,17 +80,11 @@ def last_stage_model():
     """A 64-pixel conditional model as skgan built it before the parameter."""
     rng = np.random.default_rng(1)
     X = rng.integers(0, 256, (12, 64, 64), dtype=np.uint8)
-    model = DCGANEstimator(
-        noise_dim=8,
+    model = make_tiny_gan(
         steps=2,
         batch_size=6,
-        generator_width=4,
-        discriminator_width=4,
         conditional=True,
         discriminator_projection="last_stage",
-        feature_extractor=None,
-        device="cpu",
-        random_state=0,
     )
     return model.fit(X, np.arange(12) % 3)
 
