@@ -48,10 +48,16 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   interpolation blur, ``mild`` every one with half the ranges;
   ``all+intensity``, ``quarter+intensity``, ``half+mild+intensity`` and
   ``half+intensity-only`` vary ``classic``'s share, ranges and parts),
-  and ``bn`` (the GANs' ``batch_norm_statistics``, e.g. ``bn=recomputed``;
-  the default augmentation estimator keeps ``"running"``).
+  ``bn`` (the GANs' ``batch_norm_statistics``, e.g. ``bn=recomputed``;
+  the default augmentation estimator keeps ``"running"``), ``gan``
+  (``gan=large`` trains the GANs with DCGANEstimator's settings for images
+  from 64 px on, ``LARGE_IMAGE_SETTINGS``: the mode-seeking term,
+  recomputed batch-norm statistics, the label on every discriminator stage,
+  narrower networks, batches of 16, a learning rate of 5e-4) and ``gsteps``
+  (the GAN's updates: pre-training for ``ft``, all of them for ``cond``).
 
-Variants of one key share its trained GANs within a cell: the GANs are
+Variants of one key with the same ``gan`` and ``gsteps`` share trained GANs
+within a cell: the GANs are
 trained once (by the first variant, through ``fit_resample``) and the others
 only generate and select again, with the same random streams a full
 ``fit_resample`` of theirs would use (list the variant that trains GANs,
@@ -106,6 +112,7 @@ from skgan.augment import (
     random_affine,
     random_intensity,
 )
+from skgan.gan._build import LARGE_IMAGE_SETTINGS
 from skgan.gan._estimator_state import modules_of
 from skgan.gan._fitting import recompute_sampling_statistics
 
@@ -291,6 +298,14 @@ def parse_method(name):
             params[PARAMS[field]] = ADDED_AUGMENTATIONS[value]
         elif field == "bn":
             params[ESTIMATOR_PARAM] = value
+        elif field == "gan":
+            if value not in GAN_PRESETS:
+                raise ValueError(
+                    f"gan= takes one of {sorted(GAN_PRESETS)}, got {value!r}"
+                )
+            params["gan"] = value
+        elif field == "gsteps":
+            params["gsteps"] = int(value)
         elif field == "da":
             params[PARAMS[field]] = "" if value == "none" else value.replace("+", ",")
         elif value == "none":
@@ -302,6 +317,18 @@ def parse_method(name):
 
 STEPS = None  # --steps: a quick check with another GAN budget
 ESTIMATOR_PARAM = "batch_norm_statistics"  # bn=: set on the GANs, not the sampler
+# gan=: the GANs' training settings. "large" is DCGANEstimator's own defaults
+# for images from 64 px on (narrower networks, smaller batches, a higher
+# learning rate, the mode-seeking term, recomputed batch-norm statistics, the
+# label on every discriminator stage), applied at the augmenter's size.
+GAN_PRESETS = {"default": {}, "large": LARGE_IMAGE_SETTINGS}
+TRAINING_OPTIONS = ("gan", "gsteps")  # options that train other GANs
+
+
+def training_key(key, params):
+    """What identifies a trained GAN within a cell: variants that agree on it
+    share the GANs."""
+    return (key,) + tuple(params.get(option) for option in TRAINING_OPTIONS)
 
 
 def augmenter(key, params, seed):
@@ -315,10 +342,11 @@ def augmenter(key, params, seed):
             estimator=estimator, mode="variation", random_state=seed, **params
         )
     estimator = default_augmentation_estimator()
+    params = dict(params)
+    estimator.set_params(**GAN_PRESETS[params.pop("gan", "default")])
     if STEPS is not None:
         estimator.set_params(steps=STEPS)
     if ESTIMATOR_PARAM in params:
-        params = dict(params)
         estimator.set_params(**{ESTIMATOR_PARAM: params.pop(ESTIMATOR_PARAM)})
     total = estimator.steps + max(1, estimator.steps // 2)
     mode = {"ft": "finetune", "ftfreeze": "finetune", "pc": "per_class"}
@@ -327,6 +355,8 @@ def augmenter(key, params, seed):
         options["freeze_discriminator"] = 2
     if key in ("pc", "cond"):
         estimator.set_params(steps=total)
+    if "gsteps" in params:  # the GAN's (pre-training) updates, whatever the key
+        estimator.set_params(steps=params.pop("gsteps"))
     # GAN methods add half generated images unless share= says otherwise,
     # whatever the augmenter's default share.
     params = {"synthetic_share": 0.5, **params}
@@ -452,17 +482,18 @@ def run_cell(args, level, seed, report):
             seconds = time.perf_counter() - start
         else:
             key, params = parse_method(method)
-            if key not in fitted:
+            trained = training_key(key, params)
+            if trained not in fitted:
                 aug = augmenter(key, params, seed)
                 X_res, y_res = aug.fit_resample(X, y)
                 total = time.perf_counter() - start
                 start = time.perf_counter()
                 resample_reusing(aug, key, params, seed, X, y)
                 generation = time.perf_counter() - start
-                fitted[key] = (aug, total - generation)
+                fitted[trained] = (aug, total - generation)
                 seconds = total
             else:
-                aug, training = fitted[key]
+                aug, training = fitted[trained]
                 (X_res, y_res), aug = resample_reusing(aug, key, params, seed, X, y)
                 seconds = training + time.perf_counter() - start
             extra = {
@@ -476,9 +507,9 @@ def run_cell(args, level, seed, report):
             extra,
         )
     if args.tstr:
-        if "ft" not in fitted:
+        if training_key("ft", {}) not in fitted:
             raise SystemExit("--tstr needs the ft method in --methods")
-        aug, training = fitted["ft"]
+        aug, training = fitted[training_key("ft", {})]
         start = time.perf_counter()
         tstr = augmenter("ft", {}, seed)
         tstr.sampling_strategy_ = {label: int(np.bincount(y).max()) for label in (0, 1)}
