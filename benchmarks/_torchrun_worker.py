@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 from torch import distributed as dist
 
 from skgan import DCGANEstimator
-from skgan.nn import AdversarialTrainer
+from skgan.nn import AdversarialTrainer, end_process_group
 from skgan.nn.distributed import DistributedContext, local_device, revert_sync_batchnorm
 
 
@@ -78,9 +78,10 @@ def main(device_type, report):
             }
             with open(report, "w") as out:
                 json.dump(result, out)
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
+    except BaseException:
+        dist.destroy_process_group()  # a peer may be gone: no barrier
+        raise
+    end_process_group()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from sklearn.datasets import load_digits
 from torch import distributed as dist
 
 from skgan import DCGANEstimator
+from skgan.nn import end_process_group
 
 
 def load_images(npz):
@@ -77,12 +78,9 @@ def main(argv=None):
         processes = f"{world} process{'es' if world > 1 else ''}"
         print(f"trained {args.steps} steps on {processes} in {seconds:.1f} s")
         gan.save(args.output)
-    if dist.is_initialized():
-        # Every rank has finished with the process group before any rank
-        # tears down its connections: a rank that exits while a peer still
-        # talks to it can abort that peer.
-        dist.barrier()
-        dist.destroy_process_group()
+    # Every rank waits for the others, then leaves the process group (nothing
+    # to do without torchrun).
+    end_process_group()
 
 
 if __name__ == "__main__":

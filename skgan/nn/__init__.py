@@ -8,6 +8,7 @@ from .augmentation import (
     random_affine,
 )
 from .data import ScaledImages
+from .distributed import end_process_group
 from .ema import ExponentialMovingAverage
 from .losses import LOSSES, discriminator_loss, fake_loss, generator_loss, real_loss
 from .networks import Discriminator, Generator, auto_depth, init_dcgan_weights
@@ -20,6 +21,7 @@ __all__ = [
     "LOSSES",
     "ExponentialMovingAverage",
     "diff_augment",
+    "end_process_group",
     "parse_policy",
     "random_affine",
     "AdversarialTrainer",

@@ -22,6 +22,7 @@ from torch import nn
 __all__ = [
     "DistributedContext",
     "distributed_context",
+    "end_process_group",
     "local_device",
     "revert_sync_batchnorm",
 ]
@@ -38,6 +39,31 @@ def _environment_world_size():
 def _destroy_own_group():
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def end_process_group():
+    """Wait for every rank, then destroy the default process group.
+
+    Call it once on every rank at the end of a data-parallel script, after
+    the last collective and file written; it does nothing when no process
+    group is initialised, so the same script runs without ``torchrun``.
+    Waiting first means no rank tears down its connections while a peer
+    still talks to it.
+
+    On gloo (CPU) the wait is :func:`torch.distributed.monitored_barrier`,
+    which exchanges its messages on the calling thread, rather than
+    :func:`torch.distributed.barrier`: a gloo barrier is a work item that
+    holds on to the previous collectives' tensors, and when a gloo worker
+    thread frees it while the interpreter is exiting, the process aborts
+    ("terminate called without an active exception").
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_backend() == "gloo":
+        dist.monitored_barrier()
+    else:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def distributed_context(mode, device):
@@ -156,8 +182,12 @@ class DistributedContext:
             for module in modules:
                 if module is None:
                     continue
+                # The tensors themselves, not ``.data`` views: a view would be
+                # held by the gloo work item alone once this line is done,
+                # and a gloo thread that frees a tensor while the interpreter
+                # exits aborts the process (see end_process_group).
                 for tensor in [*module.parameters(), *module.buffers()]:
-                    dist.broadcast(tensor.data, src=0)
+                    dist.broadcast(tensor, src=0)
 
     def all_reduce_sum(self, tensor):
         """Sum ``tensor`` over ranks, in place; returns it."""
