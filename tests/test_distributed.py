@@ -224,6 +224,11 @@ def test_end_process_group_on_gloo_waits_on_the_calling_thread(tmp_path, monkeyp
     dist.init_process_group(
         "gloo", init_method=f"file://{tmp_path / 'init'}", rank=0, world_size=1
     )
-    end_process_group()
+    try:
+        end_process_group()
+        destroyed = not dist.is_initialized()
+    finally:
+        if dist.is_initialized():  # leave no group to the next test
+            dist.destroy_process_group()
     assert calls == ["monitored_barrier"]
-    assert not dist.is_initialized()
+    assert destroyed
