@@ -54,7 +54,13 @@ GAN methods are ``KEY`` or ``KEY/param=value/...``:
   from 64 px on, ``LARGE_IMAGE_SETTINGS``: the mode-seeking term,
   recomputed batch-norm statistics, the label on every discriminator stage,
   narrower networks, batches of 16, a learning rate of 5e-4) and ``gsteps``
-  (the GAN's updates: pre-training for ``ft``, all of them for ``cond``).
+  (the GAN's updates: pre-training for ``ft``, all of them for ``cond``),
+  ``every`` (``ft`` only: generated images in *every* class, so that what
+  generated images share cannot tell the classes apart; ``every=F`` adds
+  ``m = F * (largest class - smallest class)`` images to every class beyond
+  the usual balance, and with ``share`` above 0 every class's ``m`` are
+  generated, its fine-tuned copy trained for it; with ``share=0`` they are
+  classic copies, the count-matched control).
 
 Variants of one key with the same ``gan`` and ``gsteps`` share trained GANs
 within a cell: the GANs are
@@ -306,6 +312,10 @@ def parse_method(name):
             params["gan"] = value
         elif field == "gsteps":
             params["gsteps"] = int(value)
+        elif field == "every":
+            if key != "ft":
+                raise ValueError(f"every= applies to ft only, got {name!r}")
+            params["every"] = float(value)
         elif field == "da":
             params[PARAMS[field]] = "" if value == "none" else value.replace("+", ",")
         elif value == "none":
@@ -322,13 +332,34 @@ ESTIMATOR_PARAM = "batch_norm_statistics"  # bn=: set on the GANs, not the sampl
 # learning rate, the mode-seeking term, recomputed batch-norm statistics, the
 # label on every discriminator stage), applied at the augmenter's size.
 GAN_PRESETS = {"default": {}, "large": LARGE_IMAGE_SETTINGS}
-TRAINING_OPTIONS = ("gan", "gsteps")  # options that train other GANs
+TRAINING_OPTIONS = ("gan", "gsteps", "every")  # options that train other GANs
 
 
 def training_key(key, params):
     """What identifies a trained GAN within a cell: variants that agree on it
     share the GANs."""
     return (key,) + tuple(params.get(option) for option in TRAINING_OPTIONS)
+
+
+class EveryClassAugmenter(SyntheticAugmenter):
+    """``every=F``: the usual balance plus ``m = F * (largest - smallest
+    class)`` more images in every class, the ``m`` generated in every class
+    (``synthetic_share`` above 0: each class's fine-tuned copy makes them)
+    or classic copies (``synthetic_share=0``)."""
+
+    every = 0.0
+
+    def _fit_resample(self, X, y):
+        counts = dict(zip(*np.unique(y, return_counts=True)))
+        extra = int(round(self.every * (max(counts.values()) - min(counts.values()))))
+        largest = max(counts.values())
+        self.sampling_strategy_ = {c: largest + extra - n for c, n in counts.items()}
+        return super()._fit_resample(X, y)
+
+    def _synthetic_counts(self, targets):
+        extra = min(targets.values())  # the largest class's added images
+        n = extra if self.synthetic_share > 0 else 0
+        return {label: n for label in targets}
 
 
 def augmenter(key, params, seed):
@@ -360,9 +391,16 @@ def augmenter(key, params, seed):
     # GAN methods add half generated images unless share= says otherwise,
     # whatever the augmenter's default share.
     params = {"synthetic_share": 0.5, **params}
-    return SyntheticAugmenter(
+    every = params.pop("every", None)
+    if every is None:
+        return SyntheticAugmenter(
+            estimator=estimator, random_state=seed, **options, **params
+        )
+    sampler = EveryClassAugmenter(
         estimator=estimator, random_state=seed, **options, **params
     )
+    sampler.every = every
+    return sampler
 
 
 def resample_reusing(fitted, key, params, seed, X, y):
