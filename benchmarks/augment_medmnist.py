@@ -712,6 +712,25 @@ def plot(rows, path):
     print(f"wrote {path}")
 
 
+def run_cells(args, run_cell, line):
+    """``run_cell(args, level, seed, report)`` for every level and seed of
+    ``args``; each row reported is printed as ``line(row)`` and appended to
+    ``args.out`` (JSON lines) if given. Returns the rows."""
+    rows = []
+
+    def report(row):
+        rows.append(row)
+        print(line(row), flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    for level in map(float, args.levels.split(",")):
+        for seed in map(int, args.seeds.split(",")):
+            run_cell(args, level, seed, report)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="0.1")
@@ -756,23 +775,15 @@ def main():
     STEPS = args.steps
     args.data = args.data or str(DATA / DATASETS[args.dataset])
     torch.set_num_threads(1)
-    rows = []
-
-    def report(row):
-        rows.append(row)
-        print(
+    rows = run_cells(
+        args,
+        run_cell,
+        lambda row: (
             f"  {row['method']:24} {row['classifier']:6} bal.acc "
             f"{row['balanced_accuracy']:.4f} recall {row['minority_recall']:.4f} "
-            f"fit {row['fit_seconds']:.0f}s",
-            flush=True,
-        )
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(json.dumps(row) + "\n")
-
-    for level in map(float, args.levels.split(",")):
-        for seed in map(int, args.seeds.split(",")):
-            run_cell(args, level, seed, report)
+            f"fit {row['fit_seconds']:.0f}s"
+        ),
+    )
     table(rows)
 
 

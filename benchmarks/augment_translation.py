@@ -49,9 +49,16 @@ from skgan.augment._selection import ClassCheck
 from skgan.nn.augmentation import diff_augment
 
 try:
-    from .augment_medmnist import DATA, DATASETS, augmenter, evaluate, load
+    from .augment_medmnist import (
+        DATA,
+        DATASETS,
+        augmenter,
+        evaluate,
+        load,
+        run_cells,
+    )
 except ImportError:  # run as a script
-    from augment_medmnist import DATA, DATASETS, augmenter, evaluate, load
+    from augment_medmnist import DATA, DATASETS, augmenter, evaluate, load, run_cells
 
 POLICY = ("translation", "cutout")
 
@@ -274,22 +281,14 @@ def main():
         return
     args.shares = [float(s) for s in args.shares.split(",")]
     torch.set_num_threads(1)
-    rows = []
-
-    def report(row):
-        rows.append(row)
-        print(
+    rows = run_cells(
+        args,
+        run_cell,
+        lambda row: (
             f"  {row['method']:24} {row['classifier']:6} bal.acc "
-            f"{row['balanced_accuracy']:.4f}",
-            flush=True,
-        )
-        if args.out:
-            with open(args.out, "a") as f:
-                f.write(json.dumps(row) + "\n")
-
-    for level in map(float, args.levels.split(",")):
-        for seed in map(int, args.seeds.split(",")):
-            run_cell(args, level, seed, report)
+            f"{row['balanced_accuracy']:.4f}"
+        ),
+    )
     table(rows)
 
 
