@@ -28,6 +28,11 @@ added images, judged by a logistic regression and the small CNN of
   candidates from the pool (all of it when the pool is smaller), the rest
   classic copies.
 
+``--narrow`` keeps the scarce images from one k-means cluster of their
+class, as in ``augment_medmnist.py``, while the judging set keeps the whole
+class: the setting where images that keep the common class's variety
+should help most.
+
 Example (about five minutes a seed with one thread)::
 
     OMP_NUM_THREADS=1 python benchmarks/augment_translation.py --levels 20 \\
@@ -52,13 +57,22 @@ try:
     from .augment_medmnist import (
         DATA,
         DATASETS,
+        NARROW_SUFFIX,
         augmenter,
         evaluate,
         load,
         run_cells,
     )
 except ImportError:  # run as a script
-    from augment_medmnist import DATA, DATASETS, augmenter, evaluate, load, run_cells
+    from augment_medmnist import (
+        DATA,
+        DATASETS,
+        NARROW_SUFFIX,
+        augmenter,
+        evaluate,
+        load,
+        run_cells,
+    )
 
 POLICY = ("translation", "cutout")
 
@@ -175,7 +189,7 @@ def resample_with(X, y, share, pool, kept, seed):
 
 def run_cell(args, level, seed, report):
     X, y, X_judge, y_judge, _ = load(
-        str(DATA / DATASETS[args.dataset]), level, seed, args.judge
+        str(DATA / DATASETS[args.dataset]), level, seed, args.judge, args.narrow
     )
     counts = np.bincount(y)
     if len(counts) != 2:
@@ -216,7 +230,7 @@ def run_cell(args, level, seed, report):
             report(
                 dict(
                     dataset=args.dataset,
-                    judge=args.judge,
+                    judge=args.judge + NARROW_SUFFIX.get(args.narrow, ""),
                     level=level,
                     seed=seed,
                     method=name,
@@ -268,6 +282,14 @@ def main():
     parser.add_argument("--levels", default="20")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--judge", choices=["val", "tune"], default="tune")
+    parser.add_argument(
+        "--narrow",
+        nargs="?",
+        const="pixels",
+        choices=["pixels", "shape"],
+        help="keep the scarce images from one k-means cluster of their class, "
+        "as augment_medmnist.py --narrow does",
+    )
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--weight", type=float, default=1.0, help="L1 weight")
     parser.add_argument("--shares", default="0.25,0.5")
