@@ -731,6 +731,17 @@ def run_cells(args, run_cell, line):
     return rows
 
 
+def add_narrow_option(parser):
+    parser.add_argument(
+        "--narrow",
+        nargs="?",
+        const="pixels",
+        choices=["pixels", "shape"],
+        help="keep the scarce images from one k-means cluster of their class "
+        "(clustered on pixels, or on standardised images with 'shape')",
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="0.1")
@@ -744,14 +755,7 @@ def main():
         default="val",
         help="val split, or a set held out from train for tuning",
     )
-    parser.add_argument(
-        "--narrow",
-        nargs="?",
-        const="pixels",
-        choices=["pixels", "shape"],
-        help="keep the scarce images from one k-means cluster of their class "
-        "(clustered on pixels, or on standardised images with 'shape')",
-    )
+    add_narrow_option(parser)
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="pneumonia")
     parser.add_argument("--data", help="the data set's .npz (default: ../shared)")
     parser.add_argument("--steps", type=int, help="GAN updates (default: 600)")

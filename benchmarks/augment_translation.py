@@ -54,25 +54,9 @@ from skgan.augment._selection import ClassCheck
 from skgan.nn.augmentation import diff_augment
 
 try:
-    from .augment_medmnist import (
-        DATA,
-        DATASETS,
-        NARROW_SUFFIX,
-        augmenter,
-        evaluate,
-        load,
-        run_cells,
-    )
+    from . import augment_medmnist as medmnist
 except ImportError:  # run as a script
-    from augment_medmnist import (
-        DATA,
-        DATASETS,
-        NARROW_SUFFIX,
-        augmenter,
-        evaluate,
-        load,
-        run_cells,
-    )
+    import augment_medmnist as medmnist
 
 POLICY = ("translation", "cutout")
 
@@ -169,7 +153,7 @@ def resample_with(X, y, share, pool, kept, seed):
     counts = np.bincount(y)
     rare, common = int(np.argmin(counts)), int(np.argmax(counts))
     pick = np.random.RandomState(seed)
-    sampler = augmenter("ft", {"synthetic_share": share}, seed)
+    sampler = medmnist.augmenter("ft", {"synthetic_share": share}, seed)
     sampler.sampling_strategy_ = {rare: int(counts[common] - counts[rare])}
     wanted = int(round(share * sampler.sampling_strategy_[rare]))
 
@@ -188,8 +172,12 @@ def resample_with(X, y, share, pool, kept, seed):
 
 
 def run_cell(args, level, seed, report):
-    X, y, X_judge, y_judge, _ = load(
-        str(DATA / DATASETS[args.dataset]), level, seed, args.judge, args.narrow
+    X, y, X_judge, y_judge, _ = medmnist.load(
+        str(medmnist.DATA / medmnist.DATASETS[args.dataset]),
+        level,
+        seed,
+        args.judge,
+        args.narrow,
     )
     counts = np.bincount(y)
     if len(counts) != 2:
@@ -225,12 +213,14 @@ def run_cell(args, level, seed, report):
     ]
     for name, share, pool, kept in methods:
         X_res, y_res, n_generated = resample_with(X, y, share, pool, kept, seed)
-        scores = evaluate(X_res, y_res, X_judge, y_judge, ["logreg", "cnn"], seed, rare)
+        scores = medmnist.evaluate(
+            X_res, y_res, X_judge, y_judge, ["logreg", "cnn"], seed, rare
+        )
         for clf, (bacc, recall, _) in scores.items():
             report(
                 dict(
                     dataset=args.dataset,
-                    judge=args.judge + NARROW_SUFFIX.get(args.narrow, ""),
+                    judge=args.judge + medmnist.NARROW_SUFFIX.get(args.narrow, ""),
                     level=level,
                     seed=seed,
                     method=name,
@@ -282,14 +272,7 @@ def main():
     parser.add_argument("--levels", default="20")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--judge", choices=["val", "tune"], default="tune")
-    parser.add_argument(
-        "--narrow",
-        nargs="?",
-        const="pixels",
-        choices=["pixels", "shape"],
-        help="keep the scarce images from one k-means cluster of their class, "
-        "as augment_medmnist.py --narrow does",
-    )
+    medmnist.add_narrow_option(parser)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--weight", type=float, default=1.0, help="L1 weight")
     parser.add_argument("--shares", default="0.25,0.5")
@@ -303,7 +286,7 @@ def main():
         return
     args.shares = [float(s) for s in args.shares.split(",")]
     torch.set_num_threads(1)
-    rows = run_cells(
+    rows = medmnist.run_cells(
         args,
         run_cell,
         lambda row: (
