@@ -351,8 +351,8 @@ class EveryClassAugmenter(SyntheticAugmenter):
 
     def _fit_resample(self, X, y):
         counts = dict(zip(*np.unique(y, return_counts=True)))
-        extra = int(round(self.every * (max(counts.values()) - min(counts.values()))))
-        largest = max(counts.values())
+        largest, smallest = max(counts.values()), min(counts.values())
+        extra = int(round(self.every * (largest - smallest)))
         self.sampling_strategy_ = {c: largest + extra - n for c, n in counts.items()}
         return super()._fit_resample(X, y)
 
