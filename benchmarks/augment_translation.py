@@ -184,17 +184,17 @@ def run_cell(args, level, seed, report):
         raise SystemExit("the translation prototype handles two classes")
     rare, common = int(np.argmin(counts)), int(np.argmax(counts))
     print(f"level {level} seed {seed}: train {counts.tolist()}", flush=True)
+    untranslated = X[y == common]
     start = time.perf_counter()
     refiner = train_refiner(
-        X[y == common], X[y == rare], args.steps, args.weight, seed, log=print
+        untranslated, X[y == rare], args.steps, args.weight, seed, log=print
     )
     with torch.no_grad():
-        batches = to_tensor(X[y == common]).split(512)
+        batches = to_tensor(untranslated).split(512)
         translated = to_images(torch.cat([refiner(b) for b in batches]), X)
     seconds = time.perf_counter() - start
     check = ClassCheck("auto", 0.5).fit(X, y)
     passed = np.flatnonzero(np.logical_and(*check.test(translated, rare)))
-    untranslated = X[y == common]
     passed_raw = np.flatnonzero(np.logical_and(*check.test(untranslated, rare)))
     change = float(np.abs(translated - untranslated).mean())
     print(
